@@ -1,0 +1,338 @@
+"""Configuration as data: frozen dataclasses with the official defaults.
+
+`NetworkConfig` holds everything that shapes the generator and the discriminator
+(official `G_style`/`G_mapping`/`G_synthesis`/`D_basic` arguments); the other
+dataclasses hold the training setup (progressive schedule, losses, Adam, EMA).
+`Config` nests them, round-trips through JSON (`to_dict`/`from_dict`) and is
+checked by `validate()`, whose errors name the field and the value received.
+
+Named presets live in `stylegan_tf.presets`; the paper's ablation configurations
+A-F (Table 1) are applied with `with_ablation`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from stylegan_tf.errors import UserError
+
+FUSED_SCALE_CHOICES = ("auto", "always", "never")
+G_LOSSES = ("logistic_ns", "wgan")
+D_LOSSES = ("logistic_r1", "wgan_gp")
+
+
+def _is_power_of_two(n: int) -> bool:
+    return isinstance(n, int) and n > 0 and (n & (n - 1)) == 0
+
+
+def _check(condition: bool, field_name: str, value: Any, requirement: str) -> None:
+    if not condition:
+        raise UserError(f"Config field `{field_name}` {requirement}. Received: {field_name}={value!r}")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Architecture of G and D (official defaults: FFHQ 1024x1024, config F).
+
+    Feature maps per stage follow `nf(stage) = min(int(fmap_base / 2**(stage *
+    fmap_decay)), fmap_max)`; the block at resolution 2**r has nf(r - 1) maps.
+    """
+
+    resolution:         int   = 1024     # Output resolution, a power of two >= 4.
+    num_channels:       int   = 3        # Image channels (3 = RGB).
+    label_size:         int   = 0        # Number of classes for conditional networks, 0 = unconditional.
+    fmap_base:          int   = 8192     # Overall multiplier for the number of feature maps.
+    fmap_decay:         float = 1.0      # log2 feature-map reduction when doubling the resolution.
+    fmap_max:           int   = 512      # Maximum number of feature maps in any layer.
+    latent_size:        int   = 512      # Dimensionality of z.
+    dlatent_size:       int   = 512      # Dimensionality of w (when the mapping has layers).
+    mapping_layers:     int   = 8        # Dense layers in the mapping network, 0 = no mapping (configs A, B).
+    mapping_fmaps:      int   = 512      # Width of the hidden mapping layers.
+    mapping_lrmul:      float = 0.01     # Learning-rate multiplier of the mapping layers.
+    normalize_latents:  bool  = True     # Pixel-normalise z (after label concatenation).
+    const_input:        bool  = True     # Learned 4x4 constant input (config D on); False = z through a dense layer.
+    use_styles:         bool  = True     # AdaIN style modulation (config C on).
+    use_noise:          bool  = True     # Per-layer noise inputs (config E on).
+    use_pixel_norm:     bool  = False    # Pixel norm in the generator epilogue (ProGAN baseline, configs A, B).
+    use_instance_norm:  bool  = True     # Instance norm in the generator epilogue (config C on).
+    blur:               bool  = True     # [1,2,1] blur after upsampling / before downsampling (config B on).
+    fused_scale:        str   = "auto"   # Fused up/downsampling convs: "auto" (>= 128x128, official), "always", "never".
+    mbstd_group_size:   int   = 4        # Minibatch-stddev group size, <= 1 = off.
+    mbstd_num_features: int   = 1        # Minibatch-stddev feature maps.
+    truncation_psi:     float = 0.7      # Default truncation psi at inference, 1.0 = off.
+    truncation_cutoff:  int   = 8        # Truncate only the first `cutoff` layers (4x4 .. 32x32).
+    w_avg_beta:         float = 0.995    # Decay of the tracked average w (training only).
+    style_mixing_prob:  float = 0.9      # Style-mixing regularisation probability (config F), 0 = off.
+
+    @property
+    def resolution_log2(self) -> int:
+        return int(math.log2(self.resolution))
+
+    @property
+    def num_layers(self) -> int:
+        """Number of style inputs / synthesis layers: two per resolution."""
+        return 2 * self.resolution_log2 - 2
+
+    @property
+    def w_dim(self) -> int:
+        """Width of w: the last mapping layer, or the normalised [z, label embedding] without one."""
+        if self.mapping_layers > 0:
+            return self.dlatent_size
+        return self.latent_size * (2 if self.label_size else 1)
+
+    def nf(self, stage: int) -> int:
+        """Feature maps at a stage (official `nf`)."""
+        return min(int(self.fmap_base / (2.0 ** (stage * self.fmap_decay))), self.fmap_max)
+
+    def is_fused(self, res_log2: int) -> bool:
+        """Whether the up/down-sampling conv of the block at 2**res_log2 is fused (official 'auto': >= 128)."""
+        if self.fused_scale == "always":
+            return True
+        if self.fused_scale == "never":
+            return False
+        return 2**res_log2 >= 128
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def coerce(cls, value: "NetworkConfig | Mapping[str, Any]") -> "NetworkConfig":
+        """A `NetworkConfig` from itself or from its dict (as stored in `.keras` files), validated."""
+        config = value if isinstance(value, cls) else _from_dict(cls, value, "network.")
+        return config.validate()
+
+    def validate(self) -> "NetworkConfig":
+        p = "network."
+        _check(_is_power_of_two(self.resolution) and 4 <= self.resolution <= 4096,
+               p + "resolution", self.resolution, "must be a power of two between 4 and 4096")
+        for name in ("num_channels", "fmap_base", "fmap_max", "latent_size", "dlatent_size", "mapping_fmaps"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 1, p + name, value, "must be a positive integer")
+        for name in ("label_size", "mapping_layers", "truncation_cutoff", "mbstd_num_features"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 0, p + name, value, "must be a non-negative integer")
+        _check(isinstance(self.mbstd_group_size, int), p + "mbstd_group_size", self.mbstd_group_size,
+               "must be an integer")
+        _check(self.mapping_lrmul > 0, p + "mapping_lrmul", self.mapping_lrmul, "must be positive")
+        _check(self.fused_scale in FUSED_SCALE_CHOICES, p + "fused_scale", self.fused_scale,
+               f"must be one of {FUSED_SCALE_CHOICES}")
+        _check(0.0 <= self.w_avg_beta <= 1.0, p + "w_avg_beta", self.w_avg_beta, "must be in [0, 1]")
+        _check(0.0 <= self.style_mixing_prob <= 1.0, p + "style_mixing_prob", self.style_mixing_prob,
+               "must be in [0, 1]")
+        _check(self.nf(1) >= 1, p + "fmap_base", self.fmap_base, "gives no feature maps at 4x4")
+        _check(self.nf(self.resolution_log2 - 1) >= 1, p + "fmap_base", self.fmap_base,
+               f"gives no feature maps at {self.resolution}x{self.resolution}")
+        if self.mbstd_group_size > 1:
+            _check(self.mbstd_num_features >= 1 and self.nf(1) % self.mbstd_num_features == 0,
+                   p + "mbstd_num_features", self.mbstd_num_features,
+                   f"must divide the {self.nf(1)} feature maps at 4x4")
+        _check(self.use_styles or not self.const_input, p + "const_input", self.const_input,
+               "needs use_styles=True: without styles a constant input ignores z")
+        return self
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Progressive-growing schedule (official `TrainingSchedule`), in kimg of real images shown."""
+
+    progressive:            bool  = True    # False = train at the full resolution from the start.
+    lod_initial_resolution: int   = 8       # First resolution trained.
+    lod_training_kimg:      float = 600.0   # kimg of stable training per resolution.
+    lod_transition_kimg:    float = 600.0   # kimg of fade-in per resolution.
+    total_kimg:             float = 25000.0 # Length of the whole run.
+    minibatch_base:         int   = 4       # Global minibatch where minibatch_dict has no entry.
+    minibatch_dict:         Mapping[int, int] = field(default_factory=lambda: {
+        4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4})
+    g_lrate_base:           float = 0.001
+    g_lrate_dict:           Mapping[int, float] = field(default_factory=lambda: {
+        128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003})
+    d_lrate_base:           float = 0.001
+    d_lrate_dict:           Mapping[int, float] = field(default_factory=lambda: {
+        128: 0.0015, 256: 0.002, 512: 0.003, 1024: 0.003})
+    tick_kimg_base:         float = 160.0
+    tick_kimg_dict:         Mapping[int, float] = field(default_factory=lambda: {
+        4: 160, 8: 140, 16: 120, 32: 100, 64: 80, 128: 60, 256: 40, 512: 30, 1024: 20})
+    reset_opt_for_new_lod:  bool  = True    # Reset Adam state when floor(lod) or ceil(lod) changes.
+
+    def validate(self, resolution: int) -> "ScheduleConfig":
+        p = "schedule."
+        _check(_is_power_of_two(self.lod_initial_resolution) and 4 <= self.lod_initial_resolution <= resolution,
+               p + "lod_initial_resolution", self.lod_initial_resolution,
+               f"must be a power of two between 4 and the network resolution {resolution}")
+        for name in ("lod_training_kimg", "lod_transition_kimg", "total_kimg"):
+            _check(getattr(self, name) >= 0, p + name, getattr(self, name), "must not be negative")
+        _check(self.minibatch_base >= 1, p + "minibatch_base", self.minibatch_base, "must be at least 1")
+        for name in ("minibatch_dict", "g_lrate_dict", "d_lrate_dict", "tick_kimg_dict"):
+            for res, value in getattr(self, name).items():
+                _check(_is_power_of_two(res) and value > 0, f"{p}{name}[{res}]", value,
+                       "must map power-of-two resolutions to positive values")
+        return self
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Official losses: non-saturating logistic + R1 (FFHQ), or WGAN-GP (ProGAN, CelebA-HQ)."""
+
+    g_loss:       str   = "logistic_ns"  # "logistic_ns" (G_logistic_nonsaturating) or "wgan".
+    d_loss:       str   = "logistic_r1"  # "logistic_r1" (D_logistic_simplegp, R1 on reals) or "wgan_gp".
+    r1_gamma:     float = 10.0           # R1 weight: (gamma / 2) * ||grad D(real)||^2.
+    wgan_lambda:  float = 10.0           # WGAN-GP gradient-penalty weight.
+    wgan_epsilon: float = 0.001          # WGAN-GP drift term on real scores.
+    wgan_target:  float = 1.0            # WGAN-GP target gradient norm.
+
+    def validate(self) -> "LossConfig":
+        _check(self.g_loss in G_LOSSES, "loss.g_loss", self.g_loss, f"must be one of {G_LOSSES}")
+        _check(self.d_loss in D_LOSSES, "loss.d_loss", self.d_loss, f"must be one of {D_LOSSES}")
+        for name in ("r1_gamma", "wgan_lambda", "wgan_epsilon"):
+            _check(getattr(self, name) >= 0, "loss." + name, getattr(self, name), "must not be negative")
+        _check(self.wgan_target > 0, "loss.wgan_target", self.wgan_target, "must be positive")
+        return self
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """Adam as the official code sets it, for both networks."""
+
+    beta_1:  float = 0.0
+    beta_2:  float = 0.99
+    epsilon: float = 1e-8
+
+    def validate(self) -> "OptimizerConfig":
+        _check(0.0 <= self.beta_1 < 1.0, "optimizer.beta_1", self.beta_1, "must be in [0, 1)")
+        _check(0.0 <= self.beta_2 < 1.0, "optimizer.beta_2", self.beta_2, "must be in [0, 1)")
+        _check(self.epsilon > 0, "optimizer.epsilon", self.epsilon, "must be positive")
+        return self
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything else the official training loop sets."""
+
+    mirror_augment:    bool  = True   # Random horizontal flips of the reals.
+    g_ema_kimg:        float = 10.0   # Half-life of the Gs moving average, beta = 0.5 ** (minibatch / (g_ema_kimg * 1000)).
+    d_repeats:         int   = 1      # D steps per G step.
+    minibatch_repeats: int   = 4      # Steps between schedule (lod, learning rate) updates, as the official loop.
+    snapshot_ticks:    int   = 10     # Network snapshot (checkpoint, export, metrics) every N ticks.
+
+    def validate(self) -> "TrainingConfig":
+        _check(self.g_ema_kimg >= 0, "training.g_ema_kimg", self.g_ema_kimg, "must not be negative")
+        for name in ("d_repeats", "minibatch_repeats", "snapshot_ticks"):
+            _check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1,
+                   "training." + name, getattr(self, name), "must be a positive integer")
+        return self
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole experiment: networks + schedule + losses + optimizer + training loop."""
+
+    name:      str             = "ffhq"
+    network:   NetworkConfig   = field(default_factory=NetworkConfig)
+    schedule:  ScheduleConfig  = field(default_factory=ScheduleConfig)
+    loss:      LossConfig      = field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    training:  TrainingConfig  = field(default_factory=TrainingConfig)
+
+    def validate(self) -> "Config":
+        self.network.validate()
+        self.schedule.validate(self.network.resolution)
+        self.loss.validate()
+        self.optimizer.validate()
+        self.training.validate()
+        return self
+
+    def replace(self, **sections: Any) -> "Config":
+        """Returns a copy with whole sections or `section__field=value` overrides replaced."""
+        updates: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in sections.items():
+            if "__" in key:
+                section, name = key.split("__", 1)
+                nested.setdefault(section, {})[name] = value
+            else:
+                updates[key] = value
+        for section, values in nested.items():
+            base = updates.get(section, getattr(self, section, None))
+            if not dataclasses.is_dataclass(base):
+                raise UserError(f"Unknown config section `{section}`. Received: {section}__...")
+            known = {f.name for f in dataclasses.fields(base)}
+            for name in values:
+                if name not in known:
+                    raise UserError(f"Unknown config field `{section}.{name}`; known fields: {sorted(known)}")
+            updates[section] = dataclasses.replace(base, **values)
+        return dataclasses.replace(self, **updates)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Config":
+        """Builds a config from `to_dict()` output; unknown keys are an error naming them."""
+        return _from_dict(cls, data, "")
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        return cls.from_dict(json.loads(text))
+
+
+def _from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise UserError(f"Config section `{prefix or 'config'}` must be a JSON object. Received: {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise UserError(f"Unknown config field(s) {[prefix + k for k in unknown]}; known: {sorted(fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        default = fields[name].default_factory() if fields[name].default_factory is not dataclasses.MISSING \
+            else fields[name].default
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _from_dict(type(default), value, f"{prefix}{name}.")
+        elif isinstance(default, Mapping):
+            kwargs[name] = {int(k): v for k, v in value.items()}
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+# The paper's Table 1 configurations, as the official train.py switches them (A is
+# the tuned baseline without the bilinear up/down filtering, see README).
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "A": dict(blur=False, mapping_layers=0, use_styles=False, use_pixel_norm=True, use_instance_norm=False,
+              const_input=False, use_noise=False, style_mixing_prob=0.0, truncation_psi=1.0),
+    "B": dict(blur=True, mapping_layers=0, use_styles=False, use_pixel_norm=True, use_instance_norm=False,
+              const_input=False, use_noise=False, style_mixing_prob=0.0, truncation_psi=1.0),
+    "C": dict(blur=True, mapping_layers=8, use_styles=True, use_pixel_norm=False, use_instance_norm=True,
+              const_input=False, use_noise=False, style_mixing_prob=0.0),
+    "D": dict(blur=True, mapping_layers=8, use_styles=True, use_pixel_norm=False, use_instance_norm=True,
+              const_input=True, use_noise=False, style_mixing_prob=0.0),
+    "E": dict(blur=True, mapping_layers=8, use_styles=True, use_pixel_norm=False, use_instance_norm=True,
+              const_input=True, use_noise=True, style_mixing_prob=0.0),
+    "F": dict(blur=True, mapping_layers=8, use_styles=True, use_pixel_norm=False, use_instance_norm=True,
+              const_input=True, use_noise=True, style_mixing_prob=0.9),
+}
+
+
+def with_ablation(config: Config, letter: str) -> Config:
+    """Switches the network to one of the paper's configurations A-F (Table 1).
+
+    The preset's own `truncation_psi`, widths and mapping depth are kept where the
+    configuration does not switch them off (C-F keep `mapping_layers` if non-zero).
+    """
+    key = letter.upper()
+    if key not in ABLATIONS:
+        raise UserError(f"Unknown ablation configuration. Received: ablation={letter!r}; valid: {sorted(ABLATIONS)}")
+    switches = dict(ABLATIONS[key])
+    if switches["mapping_layers"] and config.network.mapping_layers:
+        switches["mapping_layers"] = config.network.mapping_layers
+    if "truncation_psi" not in switches:
+        switches["truncation_psi"] = config.network.truncation_psi
+    network = dataclasses.replace(config.network, **switches)
+    return dataclasses.replace(config, network=network)

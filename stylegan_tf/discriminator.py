@@ -1,0 +1,167 @@
+"""The discriminator (ProGAN's, as StyleGAN uses it; official `D_basic`).
+
+fromRGB per resolution (1x1 conv, lrelu); a block per resolution >= 8 (3x3 conv,
+blur, downsampling 3x3 conv, fused from 128x128 up by default); a 4x4 head with
+minibatch standard deviation, a 3x3 conv and two dense layers. Conditional
+networks output one score per class and take `sum(scores * labels)` (projection).
+
+Progressive growing: the input resolution (static, from the image shape) picks
+the first block; its output is faded with fromRGB of the 2x2-averaged input,
+`lerp_clip(block(x), fromRGB(downsample(img)), lod - (R - r))`, with `lod` a
+non-trainable variable, as the official 'linear' structure does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from stylegan_tf.config import NetworkConfig
+from stylegan_tf.layers import (EqualizedConv2D, EqualizedDense, blur, build_dims, downsample_box, lerp_clip,
+                                minibatch_stddev, register)
+
+
+@register
+class DiscriminatorBlock(keras.layers.Layer):
+    """The block at 2**res_log2 (>= 8): 3x3 conv to nf(r-1), blur, 3x3 downsampling conv to nf(r-2).
+
+    Call arguments:
+        x: [N, H, W, nf(res_log2 - 1)]. Returns [N, H/2, W/2, nf(res_log2 - 2)].
+    """
+
+    def __init__(self, config, res_log2, **kwargs):
+        super().__init__(**kwargs)
+        self.config = NetworkConfig.coerce(config)
+        self.res_log2 = int(res_log2)
+        c, policy = self.config, self.dtype_policy
+        self.channels, self.out_channels = c.nf(self.res_log2 - 1), c.nf(self.res_log2 - 2)
+        self.conv0 = EqualizedConv2D(self.channels, 3, activation="lrelu", name="conv0", dtype=policy)
+        self.conv1 = EqualizedConv2D(self.out_channels, 3, activation="lrelu", resample="down",
+                                     fused=c.is_fused(self.res_log2), name="conv1_down", dtype=policy)
+
+    def build(self, input_shape=None):
+        size = 2**self.res_log2
+        build_dims(self.conv0, (None, size, size, self.channels))
+        build_dims(self.conv1, (None, size, size, self.channels))
+
+    def call(self, x):
+        x = self.conv0(x)
+        if self.config.blur:
+            x = blur(x)
+        return self.conv1(x)
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict(), "res_log2": self.res_log2}
+
+
+@register
+class DiscriminatorHead(keras.layers.Layer):
+    """The 4x4 head: minibatch stddev, 3x3 conv, dense to nf(0), dense to max(label_size, 1).
+
+    The last dense layer (gain 1) computes in float32 under any mixed-precision policy.
+
+    Call arguments:
+        x: [N, 4, 4, nf(1)]. Returns scores [N, max(label_size, 1)] float32.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        self.config = NetworkConfig.coerce(config)
+        c, policy = self.config, self.dtype_policy
+        self.channels = c.nf(1)
+        self.conv = EqualizedConv2D(c.nf(1), 3, activation="lrelu", name="conv", dtype=policy)
+        self.dense0 = EqualizedDense(c.nf(0), activation="lrelu", name="dense0", dtype=policy)
+        self.dense1 = EqualizedDense(max(c.label_size, 1), gain=1.0, name="dense1", dtype="float32")
+
+    @property
+    def mbstd_features(self) -> int:
+        return self.config.mbstd_num_features if self.config.mbstd_group_size > 1 else 0
+
+    def build(self, input_shape=None):
+        build_dims(self.conv, (None, 4, 4, self.channels + self.mbstd_features))
+        build_dims(self.dense0, (None, 16 * self.config.nf(1)))
+        build_dims(self.dense1, (None, self.config.nf(0)))
+
+    def call(self, x):
+        c = self.config
+        if self.mbstd_features:
+            x = minibatch_stddev(x, c.mbstd_group_size, c.mbstd_num_features)
+        x = self.conv(x)
+        # Flattened in NHWC order; the official NCHW order is converted on weight import.
+        x = self.dense0(ops.reshape(x, [-1, 16 * c.nf(1)]))
+        return self.dense1(x)
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict()}
+
+
+@register
+class Discriminator(keras.Model):
+    """The StyleGAN discriminator.
+
+    Args:
+        config: `NetworkConfig` or its dict. Defaults to the official FFHQ 1024 configuration.
+
+    Call arguments:
+        images: [N, H, W, num_channels] at any resolution 4 .. config.resolution (static
+            shape); H selects the level of detail, `lod` the fade.
+        labels: [N, label_size] one-hot, for conditional networks.
+
+    Returns:
+        scores [N, 1] float32.
+    """
+
+    def __init__(self, config=None, **kwargs):
+        super().__init__(**kwargs)
+        self.config = NetworkConfig.coerce(config if config is not None else NetworkConfig())
+        c, policy = self.config, self.dtype_policy
+        self.from_rgb = [EqualizedConv2D(c.nf(r - 1), 1, activation="lrelu", name=f"from_rgb_{2**r}",
+                                         dtype=policy) for r in range(2, c.resolution_log2 + 1)]
+        self.blocks = [DiscriminatorBlock(c, r, name=f"b{2**r}", dtype=policy)
+                       for r in range(3, c.resolution_log2 + 1)]
+        self.head = DiscriminatorHead(c, name="b4", dtype=policy)
+        self.build(None)
+
+    def build(self, input_shape=None):
+        if getattr(self, "lod", None) is not None:
+            return
+        c = self.config
+        for r, layer in zip(range(2, c.resolution_log2 + 1), self.from_rgb):
+            build_dims(layer, (None, 2**r, 2**r, c.num_channels))
+        for block in self.blocks:
+            build_dims(block, None)
+        build_dims(self.head, None)
+        self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", trainable=False)
+
+    def call(self, images, labels=None):
+        c = self.config
+        size = images.shape[1]
+        r = int(round(math.log2(size))) if size else -1
+        if size is None or r < 2 or 2**r != size or size > c.resolution or images.shape[2] != size:
+            raise ValueError(f"Discriminator input must be square with a power-of-two side between 4 and "
+                             f"{c.resolution}. Received: shape {tuple(images.shape)}")
+        images = ops.cast(images, self.compute_dtype)
+        x = self.from_rgb[r - 2](images)
+        if r > 2:
+            x = self.blocks[r - 3](x)
+            # Fade: weight of the old path (fromRGB of the downsampled image) = lod - (R - r).
+            previous = self.from_rgb[r - 3](downsample_box(images))
+            x = lerp_clip(x, previous, ops.cast(self.lod, x.dtype) - float(c.resolution_log2 - r))
+            for block in reversed(self.blocks[: r - 3]):
+                x = block(x)
+        scores = self.head(x)
+        if c.label_size:
+            if labels is None:
+                raise ValueError(f"This discriminator is conditional (label_size={c.label_size}): pass labels")
+            scores = ops.sum(scores * ops.cast(labels, scores.dtype), axis=1, keepdims=True)
+        return scores
+
+    def get_config(self):
+        base = keras.layers.Layer.get_config(self)
+        return {**base, "config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

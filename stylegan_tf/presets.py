@@ -1,0 +1,80 @@
+"""Named configurations: a registry from preset name to a function building a `Config`.
+
+    from stylegan_tf import presets
+    config = presets.get("ffhq")                   # official FFHQ 1024, config F
+    config = presets.get("small", ablation="E")    # CPU-sized, paper config E
+
+`list_presets()` names them all; an unknown name is a `UserError` listing the valid ones.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from stylegan_tf.config import (Config, LossConfig, NetworkConfig, ScheduleConfig, TrainingConfig,
+                                with_ablation)
+from stylegan_tf.errors import UserError
+
+_PRESETS: dict[str, tuple[str, Callable[[], Config]]] = {}
+
+
+def register_preset(name: str, description: str) -> Callable[[Callable[[], Config]], Callable[[], Config]]:
+    """Decorator adding a config factory to the registry under `name`."""
+
+    def wrap(factory: Callable[[], Config]) -> Callable[[], Config]:
+        if name in _PRESETS:
+            raise ValueError(f"Preset {name!r} is registered twice")
+        _PRESETS[name] = (description, factory)
+        return factory
+
+    return wrap
+
+
+def list_presets() -> dict[str, str]:
+    """Preset names and their one-line descriptions."""
+    return {name: description for name, (description, _) in _PRESETS.items()}
+
+
+def get(name: str, ablation: str | None = None) -> Config:
+    """Builds, optionally switches to a paper configuration A-F, and validates a preset."""
+    if name not in _PRESETS:
+        raise UserError(f"Unknown config preset. Received: config={name!r}; valid presets: {sorted(_PRESETS)}")
+    config = _PRESETS[name][1]()
+    if ablation is not None:
+        config = with_ablation(config, ablation)
+    return config.validate()
+
+
+@register_preset("ffhq", "Official FFHQ 1024x1024: config F, logistic loss + R1 (gamma 10), mirror augment.")
+def _ffhq() -> Config:
+    return Config(name="ffhq")
+
+
+@register_preset("celebahq", "Official CelebA-HQ 1024x1024: config F with WGAN-GP, as the paper trained it.")
+def _celebahq() -> Config:
+    return Config(name="celebahq", loss=LossConfig(g_loss="wgan", d_loss="wgan_gp"))
+
+
+@register_preset("small", "CPU-sized 32x32 (fmap_max 128, 128-d latents): the demo that trains in minutes.")
+def _small() -> Config:
+    network = NetworkConfig(resolution=32, fmap_base=2048, fmap_max=128, latent_size=128, dlatent_size=128,
+                            mapping_fmaps=128)
+    schedule = ScheduleConfig(
+        lod_initial_resolution=8, lod_training_kimg=4.0, lod_transition_kimg=4.0, total_kimg=24.0,
+        minibatch_base=16, minibatch_dict={8: 16, 16: 16, 32: 16},
+        g_lrate_base=0.002, g_lrate_dict={}, d_lrate_base=0.002, d_lrate_dict={},
+        tick_kimg_base=2.0, tick_kimg_dict={})
+    return Config(name="small", network=network, schedule=schedule,
+                  training=TrainingConfig(g_ema_kimg=1.0, snapshot_ticks=2))
+
+
+@register_preset("tiny", "16x16 with a handful of feature maps: for tests and smoke runs only.")
+def _tiny() -> Config:
+    network = NetworkConfig(resolution=16, fmap_base=64, fmap_max=16, latent_size=16, dlatent_size=16,
+                            mapping_layers=2, mapping_fmaps=16)
+    schedule = ScheduleConfig(
+        lod_initial_resolution=4, lod_training_kimg=0.032, lod_transition_kimg=0.032, total_kimg=0.256,
+        minibatch_base=8, minibatch_dict={}, g_lrate_dict={}, d_lrate_dict={},
+        tick_kimg_base=0.032, tick_kimg_dict={})
+    return Config(name="tiny", network=network, schedule=schedule,
+                  training=TrainingConfig(g_ema_kimg=0.1, snapshot_ticks=1))

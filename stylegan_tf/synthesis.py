@@ -1,0 +1,268 @@
+"""The synthesis network g (paper sec. 2, Figure 1b; official `G_synthesis`).
+
+Layout: a 4x4 input block (learned constant, or z through a dense layer for the
+configurations without it) and one block per higher resolution, each of two
+"layers" (conv + epilogue); a toRGB 1x1 conv per resolution. Layer i takes style
+w[:, i] and noise input i; the block at 2**r holds layers 2r-4 and 2r-3.
+
+Progressive growing: every block exists from the start. A call at resolution
+2**r runs only blocks 4..2**r and fades the new toRGB output with the upsampled
+output of the level below, `lerp_clip(toRGB_r(x), upsample(toRGB_{r-1}(x_prev)),
+lod - (R - r))` (official 'linear' structure), where `lod` is a non-trainable
+variable (the fade changes every step without retracing) and r is static.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from stylegan_tf.config import NetworkConfig
+from stylegan_tf.layers import (SQRT2, EqualizedConv2D, EqualizedDense, LayerEpilogue, blur, build_dims,
+                                lerp_clip, register, upsample_nearest)
+
+NOISE_MODES = ("random", "const", "none")
+
+
+def layer_resolution(layer_index: int) -> int:
+    """Resolution of synthesis layer i (two layers per resolution, from 4x4)."""
+    return 2 ** (layer_index // 2 + 2)
+
+
+def resolution_log2(resolution: int, config: NetworkConfig) -> int:
+    """log2 of a requested resolution, checked against the network."""
+    r = int(round(math.log2(resolution))) if resolution and resolution > 0 else -1
+    if r < 2 or 2**r != resolution or resolution > config.resolution:
+        raise ValueError(f"resolution must be a power of two between 4 and {config.resolution}. "
+                         f"Received: resolution={resolution}")
+    return r
+
+
+def _epilogue(config: NetworkConfig, channels: int, name: str, dtype) -> LayerEpilogue:
+    return LayerEpilogue(channels, use_noise=config.use_noise, use_pixel_norm=config.use_pixel_norm,
+                         use_instance_norm=config.use_instance_norm, use_styles=config.use_styles,
+                         name=name, dtype=dtype)
+
+
+@register
+class SynthesisInput(keras.layers.Layer):
+    """The 4x4 block: constant (or dense from w[:, 0]) + epilogue, 3x3 conv + epilogue.
+
+    Config D onwards starts from a learned constant [1, 4, 4, nf(1)] initialised to ones.
+    Configs A-C map w[:, 0] (there: the normalised z) through a dense layer to 4x4xC
+    with gain sqrt(2)/4, as the official code does to match ProGAN.
+
+    Call arguments:
+        w: [N, num_layers, w_dim]; layers 0 and 1 are used.
+        noise: pair of noise maps (each [N or 1, 4, 4, 1] or None = fixed noise).
+        use_noise_input: bool, False = no noise at all.
+    """
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        self.config = NetworkConfig.coerce(config)
+        c, policy = self.config, self.dtype_policy
+        self.channels = c.nf(1)
+        self.dense = (None if c.const_input else
+                      EqualizedDense(16 * self.channels, gain=SQRT2 / 4, use_bias=False, name="dense",
+                                     dtype=policy))
+        self.epilogue0 = _epilogue(c, self.channels, "epilogue0", policy)
+        self.conv = EqualizedConv2D(self.channels, 3, use_bias=False, name="conv", dtype=policy)
+        self.epilogue1 = _epilogue(c, self.channels, "epilogue1", policy)
+
+    def build(self, input_shape=None):
+        c = self.config
+        x_shape, w_shape = (None, 4, 4, self.channels), (None, c.w_dim)
+        if c.const_input:
+            self.const = self.add_weight(name="const", shape=(1, 4, 4, self.channels), initializer="ones")
+        else:
+            build_dims(self.dense, w_shape)
+        build_dims(self.epilogue0, x_shape, w_shape)
+        build_dims(self.conv, x_shape)
+        build_dims(self.epilogue1, x_shape, w_shape)
+
+    def call(self, w, noise=(None, None), use_noise_input=True):
+        if self.config.const_input:
+            batch = ops.shape(w)[0]
+            x = ops.broadcast_to(ops.cast(self.const, self.compute_dtype), (batch, 4, 4, self.channels))
+        else:
+            x = ops.reshape(self.dense(w[:, 0]), [-1, 4, 4, self.channels])
+        x = self.epilogue0(x, w[:, 0], noise[0], use_noise_input=use_noise_input)
+        x = self.epilogue1(self.conv(x), w[:, 1], noise[1], use_noise_input=use_noise_input)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict()}
+
+
+@register
+class SynthesisBlock(keras.layers.Layer):
+    """The block at 2**res_log2: upsampling 3x3 conv, blur, epilogue; 3x3 conv, epilogue.
+
+    The upsampling conv is fused (transposed stride-2 conv) where the official code
+    fuses it, from 128x128 up by default (`NetworkConfig.fused_scale`).
+
+    Call arguments:
+        x: [N, H/2, W/2, nf(res_log2 - 2)].
+        w: [N, num_layers, w_dim]; layers 2*res_log2 - 4 and 2*res_log2 - 3 are used.
+        noise: pair of noise maps ([N or 1, H, W, 1] or None = fixed noise).
+        use_noise_input: bool.
+    """
+
+    def __init__(self, config, res_log2, **kwargs):
+        super().__init__(**kwargs)
+        self.config = NetworkConfig.coerce(config)
+        self.res_log2 = int(res_log2)
+        c, policy = self.config, self.dtype_policy
+        self.in_channels, self.channels = c.nf(self.res_log2 - 2), c.nf(self.res_log2 - 1)
+        self.conv0 = EqualizedConv2D(self.channels, 3, use_bias=False, resample="up",
+                                     fused=c.is_fused(self.res_log2), name="conv0_up", dtype=policy)
+        self.epilogue0 = _epilogue(c, self.channels, "epilogue0", policy)
+        self.conv1 = EqualizedConv2D(self.channels, 3, use_bias=False, name="conv1", dtype=policy)
+        self.epilogue1 = _epilogue(c, self.channels, "epilogue1", policy)
+
+    def build(self, input_shape=None):
+        size = 2**self.res_log2
+        x_shape, w_shape = (None, size, size, self.channels), (None, self.config.w_dim)
+        build_dims(self.conv0, (None, size // 2, size // 2, self.in_channels))
+        build_dims(self.epilogue0, x_shape, w_shape)
+        build_dims(self.conv1, x_shape)
+        build_dims(self.epilogue1, x_shape, w_shape)
+
+    def call(self, x, w, noise=(None, None), use_noise_input=True):
+        i = 2 * self.res_log2 - 4
+        x = self.conv0(x)
+        if self.config.blur:
+            x = blur(x)
+        x = self.epilogue0(x, w[:, i], noise[0], use_noise_input=use_noise_input)
+        x = self.epilogue1(self.conv1(x), w[:, i + 1], noise[1], use_noise_input=use_noise_input)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict(), "res_log2": self.res_log2}
+
+
+@register
+class SynthesisNetwork(keras.layers.Layer):
+    """w to images, at any resolution of the progressive schedule.
+
+    Args:
+        config: `NetworkConfig` (or its dict).
+        seed: optional int seeding the random-noise generator.
+
+    Call arguments:
+        w: [N, num_layers, w_dim].
+        resolution: static int, the resolution to synthesise (default: full). Only
+            the blocks up to it run; the fade with the level below uses `lod`.
+        noise_mode: "random" (fresh N(0, 1) maps, the official default), "const" (the
+            fixed per-layer maps: deterministic), or "none" (no noise).
+        noise: optional explicit noise: a list with one map [N, h, w, 1] per layer up
+            to `resolution`, or one flat tensor [N, noise_size(resolution)]; overrides
+            `noise_mode`.
+        full_size: bool. Upsample (nearest) the result to the full resolution, as the
+            official network outputs at every level of detail.
+
+    Returns:
+        images [N, H, W, num_channels] in the compute dtype, nominally in [-1, 1].
+    """
+
+    def __init__(self, config, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.config = NetworkConfig.coerce(config)
+        self.seed = seed
+        c, policy = self.config, self.dtype_policy
+        self.input_block = SynthesisInput(c, name="b4", dtype=policy)
+        self.blocks = [SynthesisBlock(c, r, name=f"b{2**r}", dtype=policy)
+                       for r in range(3, c.resolution_log2 + 1)]
+        self.to_rgb = [EqualizedConv2D(c.num_channels, 1, gain=1.0, name=f"to_rgb_{2**r}", dtype=policy)
+                       for r in range(2, c.resolution_log2 + 1)]
+        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+
+    def build(self, input_shape=None):
+        build_dims(self.input_block, None)
+        for block in self.blocks:
+            build_dims(block, None)
+        for r, to_rgb in zip(range(2, self.config.resolution_log2 + 1), self.to_rgb):
+            build_dims(to_rgb, (None, 2**r, 2**r, self.config.nf(r - 1)))
+        self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", trainable=False)
+
+    # Noise bookkeeping -------------------------------------------------------------
+    def noise_shapes(self, resolution=None):
+        """[(h, w)] of the noise map of each layer used at `resolution` (default: full)."""
+        r = resolution_log2(resolution or self.config.resolution, self.config)
+        return [(layer_resolution(i), layer_resolution(i)) for i in range(2 * r - 2)]
+
+    def noise_size(self, resolution=None):
+        """Number of noise values per sample at `resolution`: the length of a flat noise vector."""
+        return sum(h * w for h, w in self.noise_shapes(resolution))
+
+    def split_noise(self, flat, resolution=None):
+        """A flat [N, noise_size] tensor to the per-layer list of [N, h, w, 1] maps."""
+        maps, offset = [], 0
+        for h, w in self.noise_shapes(resolution):
+            maps.append(ops.reshape(flat[:, offset: offset + h * w], [-1, h, w, 1]))
+            offset += h * w
+        return maps
+
+    def const_noise(self, resolution=None):
+        """The fixed noise maps as one flat [1, noise_size] tensor (layers without noise give zeros)."""
+        parts = []
+        for layer, (h, w) in zip(self.epilogues(), self.noise_shapes(resolution)):
+            parts.append(ops.reshape(ops.convert_to_tensor(layer.noise.fixed_noise), [1, h * w])
+                         if layer.noise is not None else ops.zeros((1, h * w)))
+        return ops.concatenate(parts, axis=1)
+
+    def epilogues(self):
+        """The per-layer epilogues in layer order (layer i of the official network)."""
+        layers = [self.input_block.epilogue0, self.input_block.epilogue1]
+        for block in self.blocks:
+            layers += [block.epilogue0, block.epilogue1]
+        return layers
+
+    def _resolve_noise(self, batch, num_layers, resolution, noise_mode, noise):
+        if noise is not None:
+            if not isinstance(noise, (list, tuple)):
+                noise = self.split_noise(noise, resolution)
+            if len(noise) != num_layers:
+                raise ValueError(f"Expected {num_layers} noise maps for resolution {resolution}. "
+                                 f"Received: {len(noise)}")
+            return list(noise), True
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}. Received: noise_mode={noise_mode!r}")
+        if noise_mode == "const" or not self.config.use_noise:
+            return [None] * num_layers, True
+        if noise_mode == "none":
+            return [None] * num_layers, False
+        return [keras.random.normal((batch, h, w, 1), dtype=self.compute_dtype, seed=self.seed_generator)
+                for h, w in self.noise_shapes(resolution)], True
+
+    # Forward -----------------------------------------------------------------------
+    def call(self, w, resolution=None, noise_mode="random", noise=None, full_size=False):
+        c = self.config
+        resolution = resolution or c.resolution
+        r = resolution_log2(resolution, c)
+        num_layers = 2 * r - 2
+        noise, use_noise = self._resolve_noise(ops.shape(w)[0], num_layers, resolution, noise_mode, noise)
+        w = ops.cast(w, self.compute_dtype)
+
+        x = self.input_block(w, noise=(noise[0], noise[1]), use_noise_input=use_noise)
+        x_prev = x
+        for block in self.blocks[: r - 2]:
+            x_prev = x
+            i = 2 * block.res_log2 - 4
+            x = block(x, w, noise=(noise[i], noise[i + 1]), use_noise_input=use_noise)
+
+        images = self.to_rgb[r - 2](x)
+        if r > 2:
+            # Fade in the new resolution: weight of the old (upsampled) path = lod - (R - r).
+            previous = upsample_nearest(self.to_rgb[r - 3](x_prev))
+            t = ops.cast(self.lod, images.dtype) - float(c.resolution_log2 - r)
+            images = lerp_clip(images, previous, t)
+        if full_size:
+            images = upsample_nearest(images, 2 ** (c.resolution_log2 - r))
+        return images
+
+    def get_config(self):
+        return {**super().get_config(), "config": self.config.to_dict(), "seed": self.seed}
