@@ -122,7 +122,7 @@ class Discriminator(keras.Model):
         self.blocks = [DiscriminatorBlock(c, r, name=f"b{2**r}", dtype=policy)
                        for r in range(3, c.resolution_log2 + 1)]
         self.head = DiscriminatorHead(c, name="b4", dtype=policy)
-        self.build(None)
+        self.build((None, c.resolution, c.resolution, c.num_channels))
 
     def build(self, input_shape=None):
         if getattr(self, "lod", None) is not None:

@@ -61,7 +61,7 @@ class Generator(keras.Model):
         self.mapping_network = MappingNetwork(self.config, name="mapping")
         self.synthesis_network = SynthesisNetwork(self.config, seed=seed, name="synthesis",
                                                   dtype=self.dtype_policy)
-        self.build(None)
+        self.build((None, self.config.latent_size))
 
     def build(self, input_shape=None):
         if getattr(self, "w_avg", None) is not None:
@@ -80,6 +80,14 @@ class Generator(keras.Model):
     def lod(self):
         """The level-of-detail variable of the synthesis network (0 = full resolution)."""
         return self.synthesis_network.lod
+
+    def noise_size(self, resolution=None) -> int:
+        """Length of a flat noise vector for `synthesis(w, noise=...)` (see `SynthesisNetwork`)."""
+        return self.synthesis_network.noise_size(resolution)
+
+    def const_noise(self, resolution=None):
+        """The fixed noise maps as one flat [1, noise_size] tensor."""
+        return self.synthesis_network.const_noise(resolution)
 
     # The pieces ------------------------------------------------------------------------
     def mapping(self, z, labels=None):

@@ -73,7 +73,7 @@ def _tiny() -> Config:
     network = NetworkConfig(resolution=16, fmap_base=64, fmap_max=16, latent_size=16, dlatent_size=16,
                             mapping_layers=2, mapping_fmaps=16)
     schedule = ScheduleConfig(
-        lod_initial_resolution=4, lod_training_kimg=0.032, lod_transition_kimg=0.032, total_kimg=0.256,
+        lod_initial_resolution=4, lod_training_kimg=0.064, lod_transition_kimg=0.064, total_kimg=0.384,
         minibatch_base=8, minibatch_dict={}, g_lrate_dict={}, d_lrate_dict={},
         tick_kimg_base=0.032, tick_kimg_dict={})
     return Config(name="tiny", network=network, schedule=schedule,

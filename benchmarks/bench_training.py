@@ -1,0 +1,143 @@
+#!/usr/bin/env python
+"""Training throughput: one full iteration (D step with R1 + Gs update + G step), per configuration.
+
+Prints, for each configuration and precision: seconds per iteration, images/s, the
+FLOPs of one iteration (TensorFlow's graph profiler: convolutions, matmuls and their
+gradients), the achieved GFLOP/s and its fraction of this machine's matmul peak
+measured in the same run (float32 and bfloat16), and the peak resident memory of
+the process. Each configuration runs in its own subprocess so that its memory peak
+and precision policy are its own.
+
+    python benchmarks/bench_training.py                # small preset 16/32, official channels 16/32/64
+    python benchmarks/bench_training.py --quick        # official channels at 32x32 only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def matmul_peak(dtype: str, n: int = 2048, repeats: int = 10) -> float:
+    """GFLOP/s of a square matmul in TensorFlow (the machine's practical peak)."""
+    import tensorflow as tf
+
+    a = tf.random.normal([n, n], dtype=tf.float32)
+    b = tf.random.normal([n, n], dtype=tf.float32)
+    a, b = tf.cast(a, dtype), tf.cast(b, dtype)
+    f = tf.function(lambda x, y: tf.matmul(x, y))
+    f(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        f(a, b).numpy()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def graph_flops(concrete) -> int:
+    import tensorflow as tf
+
+    opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    opts["output"] = "none"
+    info = tf.compat.v1.profiler.profile(concrete.graph, options=opts)
+    return int(info.total_float_ops)
+
+
+def run_one(spec: dict) -> dict:
+    """Times one configuration in this process."""
+    import resource
+
+    import keras
+    import tensorflow as tf
+
+    from stylegan_tf import presets
+    from stylegan_tf.training.trainer import MIXED_PRECISION, StyleGANTrainer
+
+    keras.mixed_precision.set_global_policy(MIXED_PRECISION[spec["precision"]])
+    config = presets.get(spec["preset"])
+    overrides = {"network__resolution": spec["resolution"]}
+    if spec.get("official_channels"):
+        overrides.update(network__fmap_base=8192, network__fmap_max=512, network__latent_size=512,
+                         network__dlatent_size=512, network__mapping_fmaps=512)
+    config = config.replace(**overrides).replace(
+        schedule__lod_initial_resolution=min(config.schedule.lod_initial_resolution, spec["resolution"])).validate()
+    trainer = StyleGANTrainer(config, seed=0, mixed_precision=spec["precision"])
+    trainer.build_optimizers()
+    trainer.set_lod(0.0)
+    strategy = tf.distribute.get_strategy()
+
+    @tf.function(autograph=False)
+    def step(reals, lod, beta, i):
+        return strategy.run(trainer.train_step, args=(reals, None, lod, beta, i))
+
+    batch, res = spec["batch"], spec["resolution"]
+    reals = tf.random.uniform([batch, res, res, 3], -1, 1)
+    args = (reals, tf.constant(0.0), tf.constant(0.999), tf.constant(0, tf.int64))
+    flops = graph_flops(step.get_concrete_function(*args))
+    for i in range(spec["warmup"]):
+        step(reals, args[1], args[2], tf.constant(i, tf.int64))["loss/D"].numpy()
+    times = []
+    for i in range(spec["iters"]):
+        t = time.perf_counter()
+        step(reals, args[1], args[2], tf.constant(100 + i, tf.int64))["loss/D"].numpy()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    median = times[len(times) // 2]
+    return {**spec, "sec_per_iter": median, "img_per_sec": batch / median, "flops": flops,
+            "gflops_per_sec": flops / median / 1e9,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="official channels at 32x32, batch 8, only")
+    p.add_argument("--iters", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        print("RESULT " + json.dumps(run_one(json.loads(args.one))), flush=True)
+        return
+
+    peak32, peak16 = matmul_peak("float32"), matmul_peak("bfloat16")
+    print(f"matmul peak (2048^2, TensorFlow): float32 {peak32:.1f} GFLOP/s, bfloat16 {peak16:.1f} GFLOP/s "
+          f"({peak16 / peak32:.2f}x)")
+    specs = []
+    shapes = [(32, True)] if args.quick else [(16, False), (32, False), (16, True), (32, True), (64, True)]
+    for res, official in shapes:
+        for precision in ("off", "bf16"):
+            specs.append({"preset": "small", "resolution": res, "official_channels": official, "batch": 8,
+                          "precision": precision, "iters": args.iters, "warmup": args.warmup})
+    print(f"{'network':<22}{'precision':<10}{'s/iter':>8}{'img/s':>8}{'GFLOP/iter':>12}{'GFLOP/s':>9}"
+          f"{'of peak':>9}{'vs fp32':>9}{'peak MB':>9}")
+    fp32_time = {}
+    for spec in specs:
+        out = subprocess.run([sys.executable, __file__, "--one", json.dumps(spec)], capture_output=True, text=True)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+        if not lines:
+            print(f"{spec}: failed\n{out.stderr[-2000:]}")
+            continue
+        r = json.loads(lines[0][7:])
+        name = f"{'official' if r['official_channels'] else 'small'} {r['resolution']}x{r['resolution']} b{r['batch']}"
+        peak = peak16 if r["precision"] == "bf16" else peak32
+        key = (name,)
+        if r["precision"] == "off":
+            fp32_time[key] = r["sec_per_iter"]
+        speedup = fp32_time.get(key, float("nan")) / r["sec_per_iter"]
+        print(f"{name:<22}{r['precision']:<10}{r['sec_per_iter']:>8.3f}{r['img_per_sec']:>8.1f}"
+              f"{r['flops'] / 1e9:>12.2f}{r['gflops_per_sec']:>9.1f}{100 * r['gflops_per_sec'] / peak:>8.1f}%"
+              f"{speedup:>8.2f}x{r['peak_rss_mb']:>9.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Exporting and loading generators: `.keras` files, TensorFlow SavedModels, training runs.
+
+- `save_keras(G, path)`: `model.save` of a float32 copy, written atomically; loads with
+  `keras.models.load_model(path)` once `stylegan_tf.generator` is imported.
+- `save_saved_model(G, path)`: a SavedModel for serving (`keras.export.ExportArchive`),
+  with endpoints
+      mapping(z[, labels])           -> w [N, num_layers, w_dim]
+      synthesis(w)                   -> images, fixed noise
+      synthesis_noise(w, noise)      -> images, explicit flat noise [N, noise_size]
+      generate(z[, labels], psi)     -> images, truncation (cutoff from the config), fixed noise
+      w_avg(), const_noise()
+  and the network config as `stylegan_tf_config.json` in the directory.
+- `load_generator(path)`: a `.keras` file, a SavedModel directory, a checkpoint
+  directory, or a training run directory (its latest checkpoint's Gs), returned as an
+  object with the generator protocol: `config`, `num_layers`, `mapping`, `truncate`,
+  `mix_styles`, `synthesis(w, noise_mode, noise)`, `noise_size()`, `const_noise()`.
+  The same seed, psi and noise give the same images from every source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from stylegan_tf.config import NetworkConfig
+from stylegan_tf.errors import UserError
+
+CONFIG_FILE = "stylegan_tf_config.json"
+
+
+def float32_copy(G):
+    """A float32 Generator with G's weights (exports never carry a mixed-precision policy)."""
+    from stylegan_tf.generator import Generator
+
+    copy = Generator(G.config, seed=G.seed, name=G.name, dtype="float32")
+    for target, source in zip(copy.weights, G.weights):
+        target.assign(np.asarray(source.numpy(), dtype=target.dtype))
+    return copy
+
+
+def save_keras(G, path) -> Path:
+    """Saves a float32 copy of G as a `.keras` file, atomically."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise UserError(f"A Keras export needs a .keras file name. Received: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
+    float32_copy(G).save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def save_saved_model(G, path) -> Path:
+    """Writes a serving SavedModel of G (float32) with the endpoints listed in the module docstring."""
+    import keras
+    import tensorflow as tf
+
+    path = Path(path)
+    G = float32_copy(G)
+    c = G.config
+    z_spec = tf.TensorSpec([None, c.latent_size], tf.float32, name="z")
+    w_spec = tf.TensorSpec([None, c.num_layers, c.w_dim], tf.float32, name="w")
+    psi_spec = tf.TensorSpec([], tf.float32, name="psi")
+    label_specs = [tf.TensorSpec([None, c.label_size], tf.float32, name="labels")] if c.label_size else []
+    noise_spec = tf.TensorSpec([None, G.noise_size()], tf.float32, name="noise")
+
+    archive = keras.export.ExportArchive()
+    archive.track(G)
+    if c.label_size:
+        archive.add_endpoint("mapping", lambda z, labels: G.mapping(z, labels), input_signature=[z_spec] + label_specs)
+        archive.add_endpoint("generate", lambda z, labels, psi: G(z, labels, truncation_psi=psi, noise_mode="const"),
+                             input_signature=[z_spec] + label_specs + [psi_spec])
+    else:
+        archive.add_endpoint("mapping", lambda z: G.mapping(z), input_signature=[z_spec])
+        archive.add_endpoint("generate", lambda z, psi: G(z, truncation_psi=psi, noise_mode="const"),
+                             input_signature=[z_spec, psi_spec])
+    archive.add_endpoint("synthesis", lambda w: G.synthesis(w, noise_mode="const"), input_signature=[w_spec])
+    archive.add_endpoint("synthesis_noise", lambda w, noise: G.synthesis(w, noise=noise),
+                         input_signature=[w_spec, noise_spec])
+    archive.add_endpoint("w_avg", lambda: tf.convert_to_tensor(G.w_avg), input_signature=[])
+    archive.add_endpoint("const_noise", lambda: G.const_noise(), input_signature=[])
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    archive.write_out(str(tmp), verbose=False)
+    (tmp / CONFIG_FILE).write_text(json.dumps(c.to_dict(), indent=1))
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return path
+
+
+class SavedModelGenerator:
+    """The generator protocol over a SavedModel written by `save_saved_model`."""
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        self.path = Path(path)
+        self.config = NetworkConfig.coerce(json.loads((self.path / CONFIG_FILE).read_text()))
+        self._model = tf.saved_model.load(str(self.path))
+
+    @property
+    def num_layers(self) -> int:
+        return self.config.num_layers
+
+    @property
+    def w_avg(self):
+        return self._model.w_avg().numpy()
+
+    def mapping(self, z, labels=None):
+        z = np.asarray(z, np.float32)
+        if self.config.label_size:
+            if labels is None:
+                raise UserError(f"{self.path} is conditional (label_size={self.config.label_size}): pass labels")
+            return self._model.mapping(z, np.asarray(labels, np.float32)).numpy()
+        return self._model.mapping(z).numpy()
+
+    def truncate(self, w, psi=None, cutoff=None):
+        psi = self.config.truncation_psi if psi is None else float(psi)
+        cutoff = self.config.truncation_cutoff if cutoff is None else int(cutoff)
+        w = np.asarray(w, np.float32)
+        if psi == 1.0:
+            return w
+        mask = (np.arange(self.num_layers) < cutoff)[None, :, None]
+        truncated = self.w_avg + (w - self.w_avg) * np.float32(psi)
+        return np.where(mask, truncated, w).astype(np.float32)
+
+    def mix_styles(self, w, w_other, layers):
+        mask = np.zeros(self.num_layers, dtype=bool)
+        mask[np.asarray(list(layers), dtype=int)] = True
+        return np.where(mask[None, :, None], np.asarray(w_other), np.asarray(w)).astype(np.float32)
+
+    def noise_size(self) -> int:
+        return int(self._model.const_noise().shape[1])
+
+    def const_noise(self):
+        return self._model.const_noise().numpy()
+
+    def synthesis(self, w, noise_mode="const", noise=None):
+        w = np.asarray(w, np.float32)
+        if noise is None:
+            if noise_mode == "const":
+                return self._model.synthesis(w).numpy()
+            if noise_mode == "none":
+                noise = np.zeros((w.shape[0], self.noise_size()), np.float32)
+            elif noise_mode == "random":
+                noise = np.random.default_rng().standard_normal((w.shape[0], self.noise_size())).astype(np.float32)
+            else:
+                raise UserError(f"noise_mode must be random, const or none. Received: {noise_mode!r}")
+        return self._model.synthesis_noise(w, np.asarray(noise, np.float32)).numpy()
+
+    def __call__(self, z, labels=None, truncation_psi=None, truncation_cutoff=None, noise_mode="const", noise=None):
+        w = self.truncate(self.mapping(z, labels), truncation_psi, truncation_cutoff)
+        return self.synthesis(w, noise_mode=noise_mode, noise=noise)
+
+
+def generator_from_checkpoint(checkpoint, group: str = "Gs"):
+    """The Gs (or G) of a training checkpoint as a float32 Keras Generator."""
+    from stylegan_tf.generator import Generator
+    from stylegan_tf.training.checkpoint import load_generator_weights, read_meta
+    from stylegan_tf.config import Config
+
+    config = Config.from_dict(read_meta(checkpoint)["config"])
+    G = Generator(config.network, name=group)
+    load_generator_weights(G, checkpoint, group)
+    return G
+
+
+def load_generator(path):
+    """Opens a generator from a `.keras` file, a SavedModel, a checkpoint or a run directory."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"No generator at {path}: give a .keras file, a SavedModel directory, a training "
+                        f"checkpoint (checkpoints/ckpt-*) or a training run directory.")
+    if path.is_file():
+        if path.suffix != ".keras":
+            raise UserError(f"{path} is not a .keras file (or a SavedModel/checkpoint/run directory).")
+        import keras
+
+        import stylegan_tf.generator  # noqa: F401  (registers the classes)
+
+        return keras.models.load_model(path)
+    if (path / "saved_model.pb").is_file():
+        return SavedModelGenerator(path)
+    if (path / "meta.json").is_file() and (path / "variables.npz").is_file():
+        return generator_from_checkpoint(path)
+    from stylegan_tf.training.checkpoint import list_checkpoints
+
+    checkpoints = list_checkpoints(path)
+    if checkpoints:
+        return generator_from_checkpoint(checkpoints[-1])
+    raise UserError(f"{path} is a directory but neither a SavedModel, a checkpoint nor a run with checkpoints.")

@@ -1,0 +1,75 @@
+"""The official GAN losses (NVlabs/stylegan `training/loss.py`), per sample, in float32.
+
+- `g_logistic_ns`: non-saturating logistic, softplus(-D(G(z))).
+- `d_logistic_r1`: softplus(D(fake)) + softplus(-D(real)) + (gamma / 2) * ||dD(real)/dreal||^2 (R1,
+  Mescheder et al. 2018), the FFHQ loss.
+- `g_wgan`, `d_wgan_gp`: WGAN-GP with the drift term (ProGAN's CelebA-HQ loss).
+
+Each returns a per-sample loss [N] and a dict of per-sample statistics; the training
+step averages over the global batch (`tf.nn.compute_average_loss`), so the result is
+the same on one device or many. The gradient penalties take the gradient with respect
+to the discriminator's input; under float16 the inner gradient is computed on a
+scaled sum and unscaled in float32 (`loss_scale`), as the official
+`apply_loss_scaling`/`undo_loss_scaling` do.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+LOSS_NAMES = {"logistic_ns", "logistic_r1", "wgan", "wgan_gp"}
+
+
+def _scores(D, images, labels):
+    return tf.cast(tf.reshape(D(images, labels), [-1]), tf.float32)
+
+
+def _input_gradient(D, images, labels, loss_scale):
+    """Gradient of sum(D(images)) with respect to the images, [N, H, W, C] float32."""
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        scores = _scores(D, images, labels)
+        scaled = tf.reduce_sum(scores) * tf.cast(loss_scale, tf.float32)
+    grads = tf.cast(tape.gradient(scaled, images), tf.float32) / tf.cast(loss_scale, tf.float32)
+    return scores, grads
+
+
+def g_logistic_ns(D, fakes, labels=None):
+    """softplus(-D(fake)): -log(sigmoid(D(fake)))."""
+    fake_scores = _scores(D, fakes, labels)
+    return tf.nn.softplus(-fake_scores), {"fake_scores": fake_scores}
+
+
+def d_logistic_r1(D, reals, fakes, labels=None, r1_gamma=10.0, loss_scale=1.0):
+    """softplus(D(fake)) + softplus(-D(real)) + r1_gamma / 2 * ||grad_real D(real)||^2."""
+    if r1_gamma:
+        real_scores, grads = _input_gradient(D, reals, labels, loss_scale)
+        r1 = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
+    else:
+        real_scores, r1 = _scores(D, reals, labels), tf.zeros([tf.shape(reals)[0]])
+    fake_scores = _scores(D, fakes, labels)
+    loss = tf.nn.softplus(fake_scores) + tf.nn.softplus(-real_scores) + r1 * (r1_gamma * 0.5)
+    return loss, {"real_scores": real_scores, "fake_scores": fake_scores, "r1_penalty": r1}
+
+
+def g_wgan(D, fakes, labels=None):
+    """-D(fake)."""
+    fake_scores = _scores(D, fakes, labels)
+    return -fake_scores, {"fake_scores": fake_scores}
+
+
+def d_wgan_gp(D, reals, fakes, labels=None, mixing_factors=None, wgan_lambda=10.0, wgan_epsilon=0.001,
+              wgan_target=1.0, loss_scale=1.0):
+    """D(fake) - D(real) + lambda / target^2 * (||grad D(mix)|| - target)^2 + epsilon * D(real)^2.
+
+    `mixing_factors` [N, 1, 1, 1] in [0, 1] place the penalty points on lines between
+    reals and fakes; drawn by the caller so the step stays reproducible.
+    """
+    real_scores = _scores(D, reals, labels)
+    fake_scores = _scores(D, fakes, labels)
+    mixed = reals + (tf.cast(fakes, reals.dtype) - reals) * tf.cast(mixing_factors, reals.dtype)
+    _, grads = _input_gradient(D, mixed, labels, loss_scale)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
+    penalty = tf.square(norms - wgan_target)
+    loss = fake_scores - real_scores + penalty * (wgan_lambda / wgan_target**2) + tf.square(real_scores) * wgan_epsilon
+    return loss, {"real_scores": real_scores, "fake_scores": fake_scores, "gradient_penalty": penalty}

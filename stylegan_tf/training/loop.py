@@ -1,0 +1,301 @@
+"""The training loop (official `training_loop.py`, restructured into small steps).
+
+    run(config, options, run_dir)
+
+Sections: set up the strategy and precision; open the dataset; build the trainer
+(G, D, Gs, optimizers) in the strategy scope; resume; then train: every
+`minibatch_repeats` steps the schedule (lod, resolution, minibatch, learning rates)
+is re-read from the images shown; a resolution or batch change opens the matching
+dataset stream; a change of floor/ceil(lod) resets Adam; each tick reports; each
+network snapshot writes a checkpoint, the exports and the metrics.
+
+Exact resumption: every random draw of a step is keyed by (seed, iteration), and the
+reals stream is deterministic for its seed and restarts, with a seed derived from
+(seed, resolution, images shown), at every resolution or batch change and at every
+network snapshot, where checkpoints are written. A run resumed from a checkpoint
+therefore sees the same reals, latents and noise as the uninterrupted run. (Each
+restart reads the level from its first record again; records are shuffled when a
+dataset is written, and the shuffle buffer mixes them, so this costs no variety.)
+
+The step itself is `StyleGANTrainer.train_step` under `strategy.run` in one
+`tf.function`, traced once per (resolution, batch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stylegan_tf.config import Config
+from stylegan_tf.errors import UserError
+from stylegan_tf.schedule import gs_beta, optimizer_reset_needed, phase_at
+from stylegan_tf.training import checkpoint as ckpt
+from stylegan_tf.training.distribute import make_strategy
+from stylegan_tf.training.options import RunOptions
+from stylegan_tf.training.reporting import Reporter, TickStats
+
+
+class TrainingDiverged(UserError):
+    """Too many consecutive non-finite steps: the run stops, its last good checkpoint stays."""
+
+
+def _stream_seed(seed: int, resolution: int, start_nimg: int) -> int:
+    return (seed * 1_000_003 + resolution * 7919 + start_nimg) % (2**31 - 1)
+
+
+def open_reals(dataset, resolution: int, worker_batch: int, seed: int, mirror: bool, placement, skip: int):
+    """An iterator of this worker's batches at `resolution`, deterministic, from `skip` images on."""
+    ds = dataset.make_tf_dataset(resolution, worker_batch, mirror_augment=mirror, seed=seed, deterministic=True,
+                                 num_shards=placement.num_workers, shard_index=placement.worker_index,
+                                 skip_images=skip)
+    return iter(ds)
+
+
+def _split_batch(batch):
+    if isinstance(batch, (tuple, list)):
+        return batch[0], batch[1]
+    return batch, None
+
+
+def _all_finite(variables) -> bool:
+    return all(np.all(np.isfinite(np.asarray(v.numpy()))) for v in variables if "float" in str(v.dtype))
+
+
+def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=None) -> dict[str, Any]:
+    """Trains until `config.schedule.total_kimg`; returns a summary of the run.
+
+    Args:
+        config, options: what to train and how.
+        run_dir: where the chief writes; other workers write nothing.
+        dataset: an opened dataset (`stylegan_tf.data.dataset.ImageDataset`).
+        placement: a `make_strategy` result; created from `options.strategy` when None
+            (multi-worker runs must create it first thing, before other TensorFlow work).
+    """
+    import keras
+    import tensorflow as tf
+
+    from stylegan_tf.export import save_keras, save_saved_model
+    from stylegan_tf.training.trainer import MIXED_PRECISION, StyleGANTrainer
+
+    config.validate()
+    options.validate()
+    run_dir = Path(run_dir)
+
+    # Set up the strategy, seeds and precision.
+    placement = placement or make_strategy(options.strategy)
+    strategy = placement.strategy
+    keras.utils.set_random_seed(options.seed)
+    keras.mixed_precision.set_global_policy(MIXED_PRECISION[options.mixed_precision])
+    chief = placement.is_chief
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    reporter = Reporter(run_dir, enabled=chief)
+    net, sched, train_cfg = config.network, config.schedule, config.training
+
+    # Build G, D, Gs and the optimizers.
+    with strategy.scope():
+        trainer = StyleGANTrainer(config, seed=options.seed, mixed_precision=options.mixed_precision,
+                                  num_workers=placement.num_workers)
+        trainer.build_optimizers()
+
+    # Resume.
+    state = {"cur_nimg": 0, "step": 0, "tick": 0, "prev_lod": None, "sched_nimg": 0, "stream_start_nimg": 0,
+             "stream_key": None, "finished": False}
+    if options.resume:
+        source = _resolve_resume(options.resume, run_dir)
+        state.update(ckpt.load_checkpoint(trainer, source))
+        print(f"Resumed from {source} at kimg {state['cur_nimg'] / 1000:.1f}", flush=True)
+
+    # Fixed latents for the snapshot grids (Gs, no truncation, fixed noise).
+    cols, rows = options.grid_size
+    grid_rng = np.random.RandomState(options.seed)
+    grid_z = grid_rng.randn(cols * rows, net.latent_size).astype(np.float32)
+    grid_labels = (np.eye(net.label_size, dtype=np.float32)[np.arange(cols * rows) % net.label_size]
+                   if net.label_size else None)
+
+    # No data-dependent Python control flow in the step: autograph would only cost tracing time.
+    @tf.function(autograph=False)
+    def train_step(reals, labels, lod, beta, step):
+        per_replica = strategy.run(trainer.train_step, args=(reals, labels, lod, beta, step))
+        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
+
+    # Train.
+    total_nimg = int(round(sched.total_kimg * 1000))
+    phase = phase_at(config, state["cur_nimg"] / 1000)
+    reals_iter, stream_key = None, None
+    tick_stats, tick_start_nimg, tick_start_time = TickStats(), state["cur_nimg"], time.time()
+    start_time = time.time() - state.get("time_total", 0.0)
+    last_snapshot_kimg = state["cur_nimg"] / 1000
+    nonfinite_run, nonfinite_tick = 0, 0
+    real_grid_written = (run_dir / "reals.png").exists()
+    summary: dict[str, Any] = {"ticks": 0, "snapshots": [], "exports": []}
+
+    while state["cur_nimg"] < total_nimg:
+        # Schedule: lod, resolution, minibatch, learning rates (re-read every minibatch_repeats steps).
+        if state["step"] % train_cfg.minibatch_repeats == 0 or reals_iter is None:
+            if state["step"] % train_cfg.minibatch_repeats == 0:
+                state["sched_nimg"] = state["cur_nimg"]
+                lod = phase_at(config, state["sched_nimg"] / 1000).lod
+                if (state["prev_lod"] is not None and sched.reset_opt_for_new_lod
+                        and optimizer_reset_needed(state["prev_lod"], lod)):
+                    trainer.reset_optimizers()
+                state["prev_lod"] = lod
+            phase = phase_at(config, state["sched_nimg"] / 1000)
+            if phase.minibatch % placement.num_replicas or phase.minibatch % placement.num_workers:
+                raise UserError(f"The minibatch {phase.minibatch} at {phase.resolution}x{phase.resolution} is not "
+                                f"divisible by the {placement.num_replicas} replicas; change --batch.")
+            trainer.set_lod(phase.lod)
+            trainer.set_learning_rates(phase.g_lrate, phase.d_lrate)
+            key = [phase.resolution, phase.minibatch]
+            if reals_iter is None or stream_key != key:
+                if state.get("stream_key") != key:
+                    state["stream_key"], state["stream_start_nimg"] = key, state["cur_nimg"]
+                stream_key = key
+                worker_batch = phase.minibatch // placement.num_workers
+                reals_iter = open_reals(dataset, phase.resolution, worker_batch,
+                                        _stream_seed(options.seed, phase.resolution, state["stream_start_nimg"]),
+                                        train_cfg.mirror_augment, placement,
+                                        (state["cur_nimg"] - state["stream_start_nimg"]) // placement.num_workers)
+                if chief and not real_grid_written:
+                    reals, _ = _split_batch(next(open_reals(dataset, phase.resolution, worker_batch, options.seed,
+                                                            False, placement, 0)))
+                    reporter.image_grid("reals", np.asarray(reals)[: cols * rows], cols, 0, run_dir / "reals.png")
+                    real_grid_written = True
+
+        reals, labels = _split_batch(next(reals_iter))
+        beta = gs_beta(phase.minibatch, train_cfg.g_ema_kimg)
+        stats = train_step(reals, labels, tf.constant(phase.lod, tf.float32), tf.constant(beta, tf.float32),
+                           tf.constant(state["step"], tf.int64))
+        stats = {k: float(v) for k, v in stats.items()}
+        state["step"] += 1
+        state["cur_nimg"] += phase.minibatch
+        skipped = stats["nonfinite/D"] > 0 or stats["nonfinite/G"] > 0
+        nonfinite_run = nonfinite_run + 1 if skipped else 0
+        nonfinite_tick += int(skipped)
+        if nonfinite_run >= options.max_nonfinite:
+            last = ckpt.list_checkpoints(run_dir)
+            raise TrainingDiverged(
+                f"Training diverged at kimg {state['cur_nimg'] / 1000:.1f}: {nonfinite_run} consecutive steps had "
+                f"non-finite gradients and were skipped. Last good checkpoint: "
+                f"{last[-1] if last else 'none'} (resume with --resume latest, e.g. with a lower learning rate or "
+                f"--mixed-precision off).")
+        tick_stats.add(stats)
+
+        # End of tick: report, grid; network snapshot every snapshot_ticks ticks / snapshot_kimg.
+        done = state["cur_nimg"] >= total_nimg
+        if state["cur_nimg"] >= tick_start_nimg + phase.tick_kimg * 1000 or done:
+            state["tick"] += 1
+            now = time.time()
+            tick_time = now - tick_start_time
+            tick_nimg = state["cur_nimg"] - tick_start_nimg
+            kimg = state["cur_nimg"] / 1000
+            values = {"tick": state["tick"], "kimg": kimg, "lod": phase.lod, "resolution": phase.resolution,
+                      "minibatch": phase.minibatch, "lrate/G": phase.g_lrate, "lrate/D": phase.d_lrate,
+                      "time_total": now - start_time, "sec_per_tick": tick_time,
+                      "sec_per_kimg": tick_time / max(tick_nimg / 1000, 1e-9),
+                      "img_per_sec": tick_nimg / max(tick_time, 1e-9), "nonfinite_steps": nonfinite_tick,
+                      **tick_stats.means()}
+            values["eta_sec"] = (total_nimg - state["cur_nimg"]) / max(values["img_per_sec"], 1e-9)
+            reporter.tick(values, step=state["cur_nimg"] // 1000)
+            state["time_total"] = now - start_time
+            images = trainer.Gs(grid_z, grid_labels, truncation_psi=1.0, noise_mode="const",
+                                resolution=phase.resolution, full_size=True)
+            reporter.image_grid("fakes", np.asarray(images, np.float32), cols, state["cur_nimg"] // 1000,
+                                run_dir / "grids" / f"fakes{state['cur_nimg'] // 1000:06d}.png")
+            summary["ticks"] += 1
+            snapshot = done or (
+                kimg - last_snapshot_kimg >= options.snapshot_kimg if options.snapshot_kimg
+                else state["tick"] % train_cfg.snapshot_ticks == 0)
+            if snapshot:
+                last_snapshot_kimg = kimg
+                state["finished"] = done
+                # The reals stream restarts here (new seed), so resuming from this checkpoint is exact.
+                state["stream_start_nimg"], reals_iter = state["cur_nimg"], None
+                summary["snapshots"].append(_network_snapshot(trainer, run_dir, state, options, dataset, phase,
+                                                              chief, reporter, save_keras, save_saved_model))
+            tick_stats, tick_start_nimg, tick_start_time, nonfinite_tick = TickStats(), state["cur_nimg"], time.time(), 0
+
+    summary.update(state=state, run_dir=str(run_dir))
+    return summary
+
+
+def _network_snapshot(trainer, run_dir, state, options, dataset, phase, chief, reporter, save_keras,
+                      save_saved_model) -> dict[str, Any]:
+    """Checkpoint, exports and metrics; skipped (with a message) if any weight is non-finite."""
+    kimg = state["cur_nimg"] // 1000
+    if not chief:
+        return {"kimg": kimg}
+    if not _all_finite(trainer.G.weights + trainer.D.weights + trainer.Gs.weights):
+        print(f"Not writing the snapshot at kimg {kimg}: the networks hold non-finite values.", flush=True)
+        return {"kimg": kimg, "skipped": True}
+    path = ckpt.save_checkpoint(trainer, run_dir, dict(state), keep=options.keep_checkpoints)
+    exports = [str(save_keras(trainer.Gs, run_dir / f"network-snapshot-{kimg:06d}.keras"))]
+    if options.export_savedmodel:
+        exports.append(str(save_saved_model(trainer.Gs, run_dir / "saved_model")))
+    result = {"kimg": kimg, "checkpoint": str(path), "exports": exports}
+    if options.metrics:
+        result["metrics"] = _snapshot_metrics(trainer, dataset, options, run_dir, phase, kimg, reporter)
+    return result
+
+
+def _snapshot_metrics(trainer, dataset, options, run_dir, phase, kimg, reporter) -> dict[str, Any]:
+    from stylegan_tf import metrics
+
+    results = metrics.evaluate_snapshot(trainer.Gs, dataset, list(options.metrics), run_dir, kimg,
+                                        num=options.metrics_num, resolution=phase.resolution)
+    scalars = {f"metrics/{k}": float(v) for k, v in _flatten(results).items() if isinstance(v, (int, float))}
+    reporter.scalars(scalars, step=kimg)
+    return results
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}/"))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _resolve_resume(resume: str, run_dir: Path) -> Path:
+    if resume == "latest":
+        found = ckpt.list_checkpoints(run_dir)
+        if not found:
+            raise UserError(f"--resume latest: no complete checkpoint in {run_dir / 'checkpoints'}")
+        return found[-1]
+    path = Path(resume)
+    if (path / "meta.json").is_file():
+        return path
+    found = ckpt.list_checkpoints(path)
+    if found:
+        return found[-1]
+    raise UserError(f"--resume {resume}: not a checkpoint directory nor a run directory with checkpoints")
+
+
+def write_options(run_dir: Path, config: Config, options: RunOptions) -> None:
+    """training_options.json: the resolved config and run options, written before step 0."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    payload = {"config": config.to_dict(), "options": options.to_dict()}
+    (run_dir / "training_options.json").write_text(json.dumps(payload, indent=2, default=str))
+
+
+def describe_schedule(config: Config) -> str:
+    """The resolutions, kimg ranges, minibatches and learning rates of the run, one line each."""
+    lines, kimg, seen = [], 0.0, set()
+    step = max(config.schedule.lod_training_kimg / 4, 0.001)
+    while kimg <= config.schedule.total_kimg:
+        p = phase_at(config, kimg)
+        key = (p.resolution, math.floor(p.lod) == p.lod)
+        if key not in seen:
+            seen.add(key)
+            kind = "train" if p.lod == math.floor(p.lod) else "fade-in"
+            lines.append(f"  from kimg {kimg:<8g} {p.resolution:>4}x{p.resolution:<4} {kind:<7} "
+                         f"minibatch {p.minibatch:<4} lrate G {p.g_lrate:g} D {p.d_lrate:g}")
+        kimg += step
+    return "\n".join(lines)

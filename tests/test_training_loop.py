@@ -1,0 +1,174 @@
+"""The command line end to end: make_tfrecords -> train -> export -> load; exact resume; multi-worker."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylegan_tf.images import to_uint8
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+# Tiny networks, 4x4 -> 8x8 with a fade-in, a snapshot (checkpoint) every 4 steps.
+TRAIN = ["--config", "tiny", "--resolution", "8", "--batch", "8", "--kimg", "0.16", "--snapshot-kimg", "0.032",
+         "--seed", "3", "--keep-checkpoints", "10"]
+
+
+def _run(args, timeout=400, **kwargs):
+    result = subprocess.run([sys.executable, *args], env=ENV, capture_output=True, text=True, timeout=timeout,
+                            cwd=ROOT, **kwargs)
+    assert result.returncode == 0, f"{args}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def _final_checkpoint(run_dir: Path) -> Path:
+    checkpoints = sorted((run_dir / "checkpoints").glob("ckpt-*"))
+    return checkpoints[-1]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """A folder of PNGs turned into a dataset by the dataset tool's command line."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for i in range(48):
+        image = np.zeros((16, 16, 3), np.uint8) + rng.integers(0, 255, 3, dtype=np.uint8)
+        image[4:12, 4 + i % 4: 10 + i % 4] = rng.integers(0, 255, 3, dtype=np.uint8)
+        Image.fromarray(image).save(root / f"img{i:03d}.png")
+    dest = root / "toy"
+    _run(["data_prep/make_tfrecords.py", "--source", str(root), "--dest", str(dest), "--resolution", "8",
+          "--alignment", "none", "--workers", "1", "--no-progress"])
+    assert (dest / "dataset.json").is_file()
+    return dest
+
+
+@pytest.fixture(scope="module")
+def full_run(dataset, tmp_path_factory):
+    """An uninterrupted run with every export."""
+    outdir = tmp_path_factory.mktemp("runs")
+    result = _run(["train.py", "--data", str(dataset), "--outdir", str(outdir), *TRAIN])
+    (run_dir,) = [p for p in outdir.iterdir() if p.name.startswith("00000-")]
+    return run_dir, result.stdout
+
+
+def test_run_directory_contents(full_run):
+    run_dir, stdout = full_run
+    options = json.loads((run_dir / "training_options.json").read_text())
+    assert options["config"]["network"]["resolution"] == 8
+    assert options["config"]["schedule"]["minibatch_base"] == 8
+    stats = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines()]
+    assert stats[-1]["kimg"] == pytest.approx(0.16)
+    assert {s["resolution"] for s in stats} == {4, 8}
+    assert any(0 < s["lod"] < 1 for s in stats), "no tick inside the fade-in"
+    assert all(np.isfinite(s["loss/D"]) and np.isfinite(s["loss/G"]) for s in stats)
+    assert (run_dir / "reals.png").is_file() and list((run_dir / "grids").glob("fakes*.png"))
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file()
+    assert "tick" in stdout and "Done: 0.16 kimg" in stdout
+
+
+LOAD = textwrap.dedent("""
+    import sys, numpy as np
+    from stylegan_tf.export import load_generator
+    out = sys.argv[1]
+    z = np.random.RandomState(5).randn(3, 16).astype(np.float32)
+    for i, source in enumerate(sys.argv[2:]):
+        g = load_generator(source)
+        w = g.truncate(g.mapping(z), 0.7)
+        np.save(f"{out}/images{i}.npy", np.asarray(g.synthesis(w, noise_mode="const")))
+        print(type(g).__name__)
+""")
+
+
+def test_exports_load_in_a_fresh_process_and_agree(full_run, tmp_path):
+    run_dir, _ = full_run
+    keras_file = sorted(run_dir.glob("network-snapshot-*.keras"))[-1]
+    sources = [str(keras_file), str(run_dir / "saved_model"), str(_final_checkpoint(run_dir))]
+    result = _run(["-c", LOAD, str(tmp_path), *sources])
+    assert result.stdout.split() == ["Generator", "SavedModelGenerator", "Generator"]
+    images = [np.load(tmp_path / f"images{i}.npy") for i in range(3)]
+    assert images[0].shape == (3, 8, 8, 3)
+    np.testing.assert_array_equal(images[0], images[2])        # .keras == checkpoint, bit for bit
+    # The SavedModel runs as an optimised graph (fused, reordered float arithmetic), which trained
+    # instance norms amplify a little: equal to well under one gray level.
+    np.testing.assert_allclose(images[0], images[1], atol=2e-3)
+    assert np.abs(to_uint8(images[0]).astype(int) - to_uint8(images[1])).max() <= 1
+
+
+def _variables(checkpoint: Path) -> dict:
+    with np.load(checkpoint / "variables.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+def test_sigkill_then_resume_is_bit_exact(dataset, full_run, tmp_path):
+    run_dir_a, _ = full_run
+    outdir = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "train.py", "--data", str(dataset), "--outdir", str(outdir),
+                             "--no-savedmodel", *TRAIN], env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if list(outdir.glob("00000-*/checkpoints/ckpt-*/meta.json")):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before it could be killed:\n{proc.stderr.read()[-3000:]}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (run_dir,) = list(outdir.glob("00000-*"))
+    killed_at = json.loads(sorted((run_dir / "checkpoints").glob("ckpt-*/meta.json"))[-1].read_text())
+    assert killed_at["state"]["cur_nimg"] < 160
+
+    result = _run(["train.py", "--data", str(dataset), "--outdir", str(outdir), "--resume", "latest",
+                   "--no-savedmodel", *TRAIN])
+    assert "Resumed from" in result.stdout
+    a, b = _variables(_final_checkpoint(run_dir_a)), _variables(_final_checkpoint(run_dir))
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_resume_with_a_different_network_is_a_clear_error(full_run, dataset):
+    run_dir, _ = full_run
+    result = subprocess.run([sys.executable, "train.py", "--data", str(dataset), "--resume", str(run_dir),
+                             "--config", "tiny", "--ablation", "D", "--resolution", "8"], env=ENV, cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "network configuration differs" in result.stderr and "use_noise" in result.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_multiworker_two_processes(dataset, tmp_path):
+    ports = [_free_port(), _free_port()]
+    workers = [f"127.0.0.1:{p}" for p in ports]
+    procs = []
+    for index in range(2):
+        env = dict(ENV, TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker",
+                                                                                         "index": index}}))
+        procs.append(subprocess.Popen(
+            [sys.executable, "train.py", "--data", str(dataset), "--outdir", str(tmp_path / "runs"),
+             "--strategy", "multiworker", "--no-savedmodel", "--config", "tiny", "--resolution", "8",
+             "--batch", "8", "--kimg", "0.064", "--snapshot-kimg", "0.032", "--seed", "1"],
+            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=400) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-4000:]
+    (run_dir,) = list((tmp_path / "runs").glob("00000-*"))   # only the chief writes a run
+    assert "multiworker" in run_dir.name
+    stats = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines()]
+    assert stats[-1]["kimg"] == pytest.approx(0.064)
+    assert all(np.isfinite(s["loss/D"]) for s in stats)
+    assert len(list((run_dir / "checkpoints").glob("ckpt-*"))) >= 1
