@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-LOSS_NAMES = {"logistic_ns", "logistic_r1", "wgan", "wgan_gp"}
-
-
 def _scores(D, images, labels):
     return tf.cast(tf.reshape(D(images, labels), [-1]), tf.float32)
 
