@@ -63,8 +63,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--resume", help="'latest' (newest run in --outdir) or a run/checkpoint directory")
     p.add_argument("--snapshot-kimg", type=float, help="network snapshot (checkpoint, export, metrics) every N kimg")
     p.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
-    p.add_argument("--metrics", default="", help="comma-separated metrics at each network snapshot, e.g. swd")
+    p.add_argument("--metrics", default="", help="comma-separated metrics at each network snapshot, e.g. swd16k "
+                                                  "(python -m stylegan_tf.metrics --list shows them all)")
     p.add_argument("--metrics-num", type=int, default=1000, help="samples per metric during training")
+    p.add_argument("--inception", help="Inception weights for fid/kid/pr metrics (see docs/metrics.md)")
+    p.add_argument("--lpips", help="LPIPS .npz for ppl metrics (see docs/metrics.md)")
     p.add_argument("--keep-checkpoints", type=int, default=3, help="checkpoints kept (default 3)")
     p.add_argument("--savedmodel", action=argparse.BooleanOptionalAction, default=True,
                    help="also export a SavedModel at each network snapshot (default: on)")
@@ -105,11 +108,16 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
     if config.schedule.lod_initial_resolution > config.network.resolution:
         config = config.replace(schedule__lod_initial_resolution=config.network.resolution)
     config = config.validate()
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    metrics = ()
+    if args.metrics.strip():
+        from stylegan_tf.metrics.registry import parse_metric_names
+
+        metrics = tuple(parse_metric_names(args.metrics))
     options = RunOptions(data=args.data, strategy=args.strategy, mixed_precision=args.mixed_precision,
                          resume=args.resume, seed=args.seed, snapshot_kimg=args.snapshot_kimg, metrics=metrics,
                          metrics_num=args.metrics_num, keep_checkpoints=args.keep_checkpoints,
-                         export_savedmodel=args.savedmodel, extra={"argv": sys.argv}).validate()
+                         export_savedmodel=args.savedmodel, inception=args.inception, lpips=args.lpips,
+                         extra={"argv": sys.argv}).validate()
     return config, options
 
 
@@ -157,7 +165,7 @@ def open_training_data(args):
     path = Path(args.outdir) / "datasets" / f"synthetic-faces-{resolution}-{args.demo_images}"
     if not (path / "dataset.json").is_file():
         print(f"Building the synthetic demo dataset in {path} ...", flush=True)
-        build_synthetic_dataset(path, resolution=resolution, num_images=args.demo_images, seed=args.seed)
+    build_synthetic_dataset(path, resolution=resolution, num_images=args.demo_images, seed=0, exist_ok=True)
     return open_dataset(path)
 
 

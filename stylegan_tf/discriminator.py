@@ -6,9 +6,9 @@ minibatch standard deviation, a 3x3 conv and two dense layers. Conditional
 networks output one score per class and take `sum(scores * labels)` (projection).
 
 Progressive growing: the input resolution (static, from the image shape) picks
-the first block; its output is faded with fromRGB of the 2x2-averaged input,
-`lerp_clip(block(x), fromRGB(downsample(img)), lod - (R - r))`, with `lod` a
-non-trainable variable, as the official 'linear' structure does.
+the first block; after each block the features are faded with fromRGB of the
+2x2-averaged input, `x = lerp_clip(block(x), fromRGB(downsample(img)), lod - (R - res))`,
+with `lod` a non-trainable variable, as the official 'linear' structure does.
 """
 
 from __future__ import annotations
@@ -142,15 +142,15 @@ class Discriminator(keras.Model):
         if size is None or r < 2 or 2**r != size or size > c.resolution or images.shape[2] != size:
             raise ValueError(f"Discriminator input must be square with a power-of-two side between 4 and "
                              f"{c.resolution}. Received: shape {tuple(images.shape)}")
+        # The official 'linear' structure: after each block, fade with fromRGB of the 2x2-averaged
+        # image by lod - lod_of_level (clipped); below the newest level the weight is 0.
         images = ops.cast(images, self.compute_dtype)
+        lod = ops.cast(self.lod, self.compute_dtype)
         x = self.from_rgb[r - 2](images)
-        if r > 2:
-            x = self.blocks[r - 3](x)
-            # Fade: weight of the old path (fromRGB of the downsampled image) = lod - (R - r).
-            previous = self.from_rgb[r - 3](downsample_box(images))
-            x = lerp_clip(x, previous, ops.cast(self.lod, x.dtype) - float(c.resolution_log2 - r))
-            for block in reversed(self.blocks[: r - 3]):
-                x = block(x)
+        for res in range(r, 2, -1):
+            x = self.blocks[res - 3](x)
+            images = downsample_box(images)
+            x = lerp_clip(x, self.from_rgb[res - 3](images), lod - float(c.resolution_log2 - res))
         scores = self.head(x)
         if c.label_size:
             if labels is None:

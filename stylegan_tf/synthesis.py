@@ -6,10 +6,11 @@ configurations without it) and one block per higher resolution, each of two
 w[:, i] and noise input i; the block at 2**r holds layers 2r-4 and 2r-3.
 
 Progressive growing: every block exists from the start. A call at resolution
-2**r runs only blocks 4..2**r and fades the new toRGB output with the upsampled
-output of the level below, `lerp_clip(toRGB_r(x), upsample(toRGB_{r-1}(x_prev)),
-lod - (R - r))` (official 'linear' structure), where `lod` is a non-trainable
-variable (the fade changes every step without retracing) and r is static.
+2**r runs only blocks 4..2**r; each level's toRGB output is faded with the upsampled
+image of the level below, `img = lerp_clip(toRGB_res(x), upsample(img), lod - (R - res))`
+(official 'linear' structure), where `lod` is a non-trainable variable (the fade
+changes every step without retracing) and r is static. A call at a resolution above
+the one `lod` selects gives the official full-size output (the upsampled lower level).
 """
 
 from __future__ import annotations
@@ -247,19 +248,17 @@ class SynthesisNetwork(keras.layers.Layer):
         noise, use_noise = self._resolve_noise(ops.shape(w)[0], num_layers, resolution, noise_mode, noise)
         w = ops.cast(w, self.compute_dtype)
 
+        # The official 'linear' structure: every level's toRGB output is faded with the upsampled
+        # image of the level below, by lod - lod_of_level (clipped to [0, 1]). When lod selects
+        # this resolution only the newest level's fade is partial; below it the weight is 0.
+        lod = ops.cast(self.lod, self.compute_dtype)
         x = self.input_block(w, noise=(noise[0], noise[1]), use_noise_input=use_noise)
-        x_prev = x
+        images = self.to_rgb[0](x)
         for block in self.blocks[: r - 2]:
-            x_prev = x
             i = 2 * block.res_log2 - 4
             x = block(x, w, noise=(noise[i], noise[i + 1]), use_noise_input=use_noise)
-
-        images = self.to_rgb[r - 2](x)
-        if r > 2:
-            # Fade in the new resolution: weight of the old (upsampled) path = lod - (R - r).
-            previous = upsample_nearest(self.to_rgb[r - 3](x_prev))
-            t = ops.cast(self.lod, images.dtype) - float(c.resolution_log2 - r)
-            images = lerp_clip(images, previous, t)
+            images = lerp_clip(self.to_rgb[block.res_log2 - 2](x), upsample_nearest(images),
+                               lod - float(c.resolution_log2 - block.res_log2))
         if full_size:
             images = upsample_nearest(images, 2 ** (c.resolution_log2 - r))
         return images

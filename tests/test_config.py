@@ -56,12 +56,12 @@ def _args(*argv):
 def test_train_options_map_onto_the_config():
     config, options = train.config_from_args(
         _args("--config", "ffhq", "--batch", "32", "--gamma", "5", "--kimg", "100", "--no-mirror", "--ablation",
-              "E", "--strategy", "mirrored", "--mixed-precision", "fp16", "--metrics", "swd, fid50k"),
+              "E", "--strategy", "mirrored", "--mixed-precision", "fp16", "--metrics", "swd16k, fid50k"),
         dataset_resolution=256)
     assert config.network.resolution == 256 and config.network.style_mixing_prob == 0.0
     assert config.schedule.minibatch_base == 32 and config.schedule.minibatch_dict == {}
     assert (config.loss.r1_gamma, config.schedule.total_kimg, config.training.mirror_augment) == (5, 100, False)
-    assert (options.strategy, options.mixed_precision, options.metrics) == ("mirrored", "fp16", ("swd", "fid50k"))
+    assert (options.strategy, options.mixed_precision, options.metrics) == ("mirrored", "fp16", ("swd16k", "fid50k"))
     assert train.run_description(config, options) == "ffhq-configE-256-mirrored-fp16"
     fixed, _ = train.config_from_args(_args("--config", "small", "--no-growing"), dataset_resolution=32)
     assert fixed.schedule.progressive is False
@@ -73,6 +73,7 @@ def test_train_options_map_onto_the_config():
     (["--kimg", "-1"], "--kimg must be positive"),
     (["--strategy", "tpu"], "--strategy must be one of"),
     (["--mixed-precision", "fp8"], "--mixed-precision must be one of"),
+    (["--metrics", "swd"], r"--metrics.*swd16k"),
 ])
 def test_train_option_errors(argv, match):
     with pytest.raises(UserError, match=match):

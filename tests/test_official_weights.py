@@ -48,19 +48,22 @@ def test_generator_without_constant_input_matches_reference(ablation):
     np.testing.assert_allclose(ours, expected, rtol=2e-3, atol=2e-3)
 
 
-def test_generator_fade_matches_reference_at_fractional_lod():
+@pytest.mark.parametrize("lod,resolution", [(1.25, 8), (1.25, None), (2.0, None), (2.5, 8), (0.5, 16)])
+def test_generator_fade_matches_reference_at_any_lod(lod, resolution):
+    """lod 1.25 is the 4x4 -> 8x8 fade, trained at 8x8 with 25 % of the old path; asking for the
+    full resolution (None) gives the official full-size output of any lod."""
     G = Generator(TINY)
     variables = ref.random_official_variables(official_generator_shapes(G), seed=3)
     load_official_generator(G, variables)
     z = np.random.default_rng(2).normal(size=(2, TINY.latent_size)).astype(np.float32)
-    G.lod.assign(1.25)  # The 4x4 -> 8x8 transition: trained at 8x8 with 25 % of the old path.
-    expected = ref.generator(variables, TINY, z, lod=1.25)
-    ours = G(z, truncation_psi=1.0, noise_mode="const", resolution=8, full_size=True)
+    G.lod.assign(lod)
+    expected = ref.generator(variables, TINY, z, lod=lod)
+    ours = G(z, truncation_psi=1.0, noise_mode="const", resolution=resolution, full_size=True)
     ours = np.asarray(ours).transpose(0, 3, 1, 2)
     np.testing.assert_allclose(ours, expected, rtol=2e-3, atol=2e-3)
 
 
-@pytest.mark.parametrize("label_size,lod", [(0, 0.0), (3, 0.5)])
+@pytest.mark.parametrize("label_size,lod", [(0, 0.0), (3, 0.5), (0, 1.5), (0, 2.25)])
 def test_discriminator_matches_official_reference(label_size, lod):
     cfg = dataclasses.replace(TINY, label_size=label_size, fused_scale="always")
     D = Discriminator(cfg)

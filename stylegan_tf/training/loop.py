@@ -162,9 +162,9 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                                         train_cfg.mirror_augment, placement,
                                         (state["cur_nimg"] - state["stream_start_nimg"]) // placement.num_workers)
                 if chief and not real_grid_written:
-                    reals, _ = _split_batch(next(open_reals(dataset, phase.resolution, worker_batch, options.seed,
-                                                            False, placement, 0)))
-                    reporter.image_grid("reals", np.asarray(reals)[: cols * rows], cols, 0, run_dir / "reals.png")
+                    reals, _ = _split_batch(next(iter(dataset.make_tf_dataset(
+                        net.resolution, cols * rows, seed=options.seed, deterministic=True, shuffle_mb=0))))
+                    reporter.image_grid("reals", np.asarray(reals), cols, 0, run_dir / "reals.png")
                     real_grid_written = True
 
         reals, labels = _split_batch(next(reals_iter))
@@ -247,7 +247,8 @@ def _snapshot_metrics(trainer, dataset, options, run_dir, phase, kimg, reporter)
     from stylegan_tf import metrics
 
     results = metrics.evaluate_snapshot(trainer.Gs, dataset, list(options.metrics), run_dir, kimg,
-                                        num=options.metrics_num, resolution=phase.resolution)
+                                        num=options.metrics_num, resolution=phase.resolution,
+                                        inception=options.inception, distance=options.lpips)
     scalars = {f"metrics/{k}": float(v) for k, v in _flatten(results).items() if isinstance(v, (int, float))}
     reporter.scalars(scalars, step=kimg)
     return results
@@ -286,16 +287,21 @@ def write_options(run_dir: Path, config: Config, options: RunOptions) -> None:
 
 
 def describe_schedule(config: Config) -> str:
-    """The resolutions, kimg ranges, minibatches and learning rates of the run, one line each."""
-    lines, kimg, seen = [], 0.0, set()
-    step = max(config.schedule.lod_training_kimg / 4, 0.001)
-    while kimg <= config.schedule.total_kimg:
-        p = phase_at(config, kimg)
-        key = (p.resolution, math.floor(p.lod) == p.lod)
-        if key not in seen:
-            seen.add(key)
-            kind = "train" if p.lod == math.floor(p.lod) else "fade-in"
+    """The resolutions, kimg ranges, minibatches and learning rates of the run, one line per stage."""
+    s = config.schedule
+    starts = [0.0]
+    if s.progressive:
+        phase = s.lod_training_kimg + s.lod_transition_kimg
+        k = 0
+        while phase > 0 and k * phase < s.total_kimg:
+            starts += [k * phase + s.lod_training_kimg, (k + 1) * phase]
+            k += 1
+    lines, previous = [], None
+    for kimg in sorted(set(x for x in starts if x < s.total_kimg)):
+        p = phase_at(config, kimg + 1e-9)
+        kind = "train" if p.lod == math.floor(p.lod) else "fade-in"
+        if (p.resolution, kind) != previous:
             lines.append(f"  from kimg {kimg:<8g} {p.resolution:>4}x{p.resolution:<4} {kind:<7} "
                          f"minibatch {p.minibatch:<4} lrate G {p.g_lrate:g} D {p.d_lrate:g}")
-        kimg += step
+            previous = (p.resolution, kind)
     return "\n".join(lines)

@@ -21,6 +21,8 @@ class RunOptions:
     snapshot_kimg:     Optional[float] = None       # Network snapshot every N kimg (default: every snapshot_ticks ticks).
     metrics:           tuple[str, ...] = ()         # Metrics at each network snapshot.
     metrics_num:       int             = 1000       # Samples per metric evaluation during training.
+    inception:         Optional[str]   = None       # Inception weights file for FID/KID/precision-recall.
+    lpips:             Optional[str]   = None       # LPIPS .npz for PPL.
     keep_checkpoints:  int             = 3          # Checkpoints kept (the newest).
     grid_size:         tuple[int, int] = (8, 4)     # Columns, rows of the snapshot grids.
     max_nonfinite:     int             = 50         # Consecutive skipped (non-finite) steps that stop the run.
