@@ -172,3 +172,36 @@ def test_multiworker_two_processes(dataset, tmp_path):
     assert stats[-1]["kimg"] == pytest.approx(0.064)
     assert all(np.isfinite(s["loss/D"]) for s in stats)
     assert len(list((run_dir / "checkpoints").glob("ckpt-*"))) >= 1
+
+
+DIVERGE = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from stylegan_tf import presets
+    from stylegan_tf.data.dataset import open_dataset
+    from stylegan_tf.errors import UserError
+    from stylegan_tf.training import loop
+    from stylegan_tf.training.options import RunOptions
+    # A learning rate of 1e6 blows the weights up within a few steps; every step after that has
+    # non-finite gradients and is skipped, and the run stops after max_nonfinite of them.
+    config = presets.get("tiny").replace(network__resolution=8, schedule__lod_initial_resolution=8,
+                                         schedule__g_lrate_base=1e6, schedule__d_lrate_base=1e6,
+                                         schedule__total_kimg=10.0, schedule__tick_kimg_base=0.016)
+    options = RunOptions(seed=0, max_nonfinite=3, export_savedmodel=False, snapshot_kimg=0.016)
+    try:
+        loop.run(config, options, Path(sys.argv[2]), open_dataset(sys.argv[1]))
+    except UserError as e:
+        print("STOPPED", e)
+""")
+
+
+def test_diverging_run_stops_with_a_clear_message_and_keeps_good_checkpoints(dataset, tmp_path):
+    result = _run(["-c", DIVERGE, str(dataset), str(tmp_path / "run")])
+    assert "STOPPED Training diverged at kimg" in result.stdout
+    assert "consecutive steps had non-finite gradients" in result.stdout
+    checkpoints = sorted((tmp_path / "run" / "checkpoints").glob("ckpt-*"))
+    for checkpoint in checkpoints:   # whatever was written holds only finite values
+        with np.load(checkpoint / "variables.npz") as data:
+            assert all(np.all(np.isfinite(data[k])) for k in data.files if data[k].dtype.kind == "f")
+    if checkpoints:
+        assert str(checkpoints[-1]) in result.stdout

@@ -655,45 +655,39 @@ def _write(options: BuildOptions, jobs: list[_Job], order: np.ndarray, config: _
     label_tmp = os.path.join(temp, "labels.tmp")
     written = processed = 0
     bar = _progress(options, len(jobs) if options.max_images is None else options.max_images, "images")
-    try:
-        with open(os.path.join(temp, SKIP_REPORT), "w", encoding="utf-8") as report, \
-                open(os.path.join(temp, INPUTS_FILE), "w", encoding="utf-8") as inputs, \
-                open(label_tmp, "wb") as label_file:
-            for job, result in _run_jobs(jobs, order, config, workers, _chunk_size(options)):
-                processed += 1
-                if result[0] == "skip":
-                    _, code, detail = result
-                    if options.strict:
-                        raise UserError(f"--strict: input {job.key} was skipped ({code}: {detail}); "
-                                        f"nothing was published.")
-                    skipped[code] += 1
-                    report.write(json.dumps({"key": job.key, "reason": code, "detail": detail}) + "\n")
-                    if options.max_images is None:
-                        bar.update(1)
-                    bar.set_postfix(skipped=sum(skipped.values()), refresh=False)
-                    continue
-                for suffix, level_records, png in result[1]:
-                    if options.max_images is not None and written >= options.max_images:
-                        break
-                    writer.write(level_records)
-                    inputs.write(job.key + suffix + "\n")
-                    if labels is not None:
-                        label_file.write(np.int32(job.label).tobytes())
-                    if png is not None:
-                        with open(os.path.join(png_dir, f"{written:08d}.png"), "wb") as f:
-                            f.write(png)
-                    written += 1
-                    if options.max_images is not None:
-                        bar.update(1)
+    with writer, bar, open(os.path.join(temp, SKIP_REPORT), "w", encoding="utf-8") as report, \
+            open(os.path.join(temp, INPUTS_FILE), "w", encoding="utf-8") as inputs, \
+            open(label_tmp, "wb") as label_file:
+        for job, result in _run_jobs(jobs, order, config, workers, _chunk_size(options)):
+            processed += 1
+            if result[0] == "skip":
+                _, code, detail = result
+                if options.strict:
+                    raise UserError(f"--strict: input {job.key} was skipped ({code}: {detail}); "
+                                    f"nothing was published.")
+                skipped[code] += 1
+                report.write(json.dumps({"key": job.key, "reason": code, "detail": detail}) + "\n")
                 if options.max_images is None:
                     bar.update(1)
+                bar.set_postfix(skipped=sum(skipped.values()), refresh=False)
+                continue
+            for suffix, level_records, png in result[1]:
                 if options.max_images is not None and written >= options.max_images:
                     break
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        bar.close()
+                writer.write(level_records)
+                inputs.write(job.key + suffix + "\n")
+                if labels is not None:
+                    label_file.write(np.int32(job.label).tobytes())
+                if png is not None:
+                    with open(os.path.join(png_dir, f"{written:08d}.png"), "wb") as f:
+                        f.write(png)
+                written += 1
+                if options.max_images is not None:
+                    bar.update(1)
+            if options.max_images is None:
+                bar.update(1)
+            if options.max_images is not None and written >= options.max_images:
+                break
     files = writer.close()
     if written == 0:
         raise UserError(f"No image could be used from --source {options.source}: all {processed} inputs were "
@@ -834,27 +828,21 @@ def _copy_tfrecords(options: BuildOptions, start: float) -> BuildSummary:
             streams[base] = source.iter_raw_records(2 ** base)
         written = 0
         bar = _progress(options, total, "records")
-        try:
-            with open(os.path.join(temp, INPUTS_FILE), "w", encoding="utf-8") as inputs:
-                while limit is None or written < limit:
-                    try:
-                        current = {lg: next(stream) for lg, stream in streams.items()}
-                    except StopIteration:
-                        break
-                    out = [current.get(lg) for lg in wanted]
-                    if computed:
-                        top = records.decode_example(current[base])
-                        derived = {base - i: level for i, level in enumerate(records.build_levels(top))}
-                        out = [current[lg] if lg in copied else records.encode_example(derived[lg]) for lg in wanted]
-                    writer.write(out)
-                    inputs.write(f"{options.from_tfrecords}#{written}\n")
-                    written += 1
-                    bar.update(1)
-        except BaseException:
-            writer.abort()
-            raise
-        finally:
-            bar.close()
+        with writer, bar, open(os.path.join(temp, INPUTS_FILE), "w", encoding="utf-8") as inputs:
+            while limit is None or written < limit:
+                try:
+                    current = {lg: next(stream) for lg, stream in streams.items()}
+                except StopIteration:
+                    break
+                out = [current.get(lg) for lg in wanted]
+                if computed:
+                    top = records.decode_example(current[base])
+                    derived = {base - i: level for i, level in enumerate(records.build_levels(top))}
+                    out = [current[lg] if lg in copied else records.encode_example(derived[lg]) for lg in wanted]
+                writer.write(out)
+                inputs.write(f"{options.from_tfrecords}#{written}\n")
+                written += 1
+                bar.update(1)
         files = writer.close()
         counts = {lg: sum(f.records for f in fs) for lg, fs in files.items()}
         if len(set(counts.values())) != 1:

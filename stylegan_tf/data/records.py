@@ -343,6 +343,14 @@ class LevelWriter:
         return {lg: [WrittenFile(os.path.basename(p), n, os.path.getsize(p), file_sha256(p))
                      for p, n in zip(self._paths[lg], self._counts[lg])] for lg in self.levels}
 
+    def __enter__(self) -> "LevelWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """On an error, closes the files without checksums (`close` publishes them on success)."""
+        if exc_type is not None:
+            self.abort()
+
     def abort(self) -> None:
         for writers in self._writers.values():
             for writer in writers:
