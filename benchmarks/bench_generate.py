@@ -51,7 +51,8 @@ def bench_generation(preset: str, precision: str, batch: int, repeats: int) -> d
     from stylegan_tf.generator import Generator
 
     keras.mixed_precision.set_global_policy(precision)
-    config = presets.get("small").network if preset == "small" else NetworkConfig(resolution=256)
+    # "small" is the CPU preset; "officialN" the official channel counts at N x N (official1024 = ffhq).
+    config = presets.get("small").network if preset == "small" else NetworkConfig(resolution=int(preset[8:]))
     G = Generator(config, seed=0)
     z = np.random.default_rng(0).standard_normal((batch, config.latent_size)).astype(np.float32)
     noise = np.random.default_rng(1).standard_normal((batch, G.noise_size())).astype(np.float32)
@@ -136,8 +137,8 @@ def main() -> None:
     specs = [dict(what="generation", preset="small", precision=p, batch=64, repeats=args.repeats)
              for p in ("float32", "mixed_bfloat16")]
     if not args.quick:
-        specs += [dict(what="generation", preset="official256", precision=p, batch=4, repeats=args.repeats)
-                  for p in ("float32", "mixed_bfloat16")]
+        specs += [dict(what="generation", preset=f"official{res}", precision=p, batch=batch, repeats=args.repeats)
+                  for res, batch in ((256, 4), (1024, 1)) for p in ("float32", "mixed_bfloat16")]
     specs += [dict(what="swd", resolution=32, images=2048), dict(what="inception", resolution=32, batch=32,
                                                                    repeats=args.repeats),
               dict(what="lpips", batch=8, repeats=args.repeats)]
@@ -159,7 +160,8 @@ def main() -> None:
         if r["what"] == "generation":
             print(f"  generate {r['preset']:>12} {r['resolution']:>4}px {r['precision']:>15} batch {r['batch']:>3}: "
                   f"eager {r['eager_img_s']:8.2f}  traced {r['traced_img_s']:8.2f}"
-                  f"  (traced/eager x{r['traced_img_s'] / r['eager_img_s']:.2f}){'' if r['finite'] else '  NON-FINITE'}")
+                  f"  (traced/eager x{r['traced_img_s'] / r['eager_img_s']:.2f}; traced "
+                  f"{r['batch'] / r['traced_img_s']:.3f} s per forward){'' if r['finite'] else '  NON-FINITE'}")
         elif r["what"] == "swd":
             print(f"  SWD descriptors {r['resolution']:>4}px: {r['descriptor_img_s']:8.1f} img/s; distance over "
                   f"{r['descriptors_per_level']} descriptors/level: {r['distance_s']:.2f} s")
@@ -168,7 +170,7 @@ def main() -> None:
         else:
             print(f"  LPIPS VGG16 256px: {r['pairs_s']:8.2f} pairs/s")
     by = {(r.get("preset"), r.get("precision")): r for r in results if r["what"] == "generation"}
-    for preset in ("small", "official256"):
+    for preset in ("small", "official256", "official1024"):
         f32, bf16 = by.get((preset, "float32")), by.get((preset, "mixed_bfloat16"))
         if f32 and bf16:
             print(f"  {preset}: mixed_bfloat16 / float32 (traced) = x{bf16['traced_img_s'] / f32['traced_img_s']:.2f}")
