@@ -52,7 +52,7 @@ def bench_generation(preset: str, precision: str, batch: int, repeats: int) -> d
 
     keras.mixed_precision.set_global_policy(precision)
     # "small" is the CPU preset; "officialN" the official channel counts at N x N (official1024 = ffhq).
-    config = presets.get("small").network if preset == "small" else NetworkConfig(resolution=int(preset[8:]))
+    config = presets.get("small").network if preset == "small" else NetworkConfig(resolution=int(preset.removeprefix("official")))
     G = Generator(config, seed=0)
     z = np.random.default_rng(0).standard_normal((batch, config.latent_size)).astype(np.float32)
     noise = np.random.default_rng(1).standard_normal((batch, G.noise_size())).astype(np.float32)

@@ -336,10 +336,7 @@ class LevelWriter:
 
     def close(self) -> dict[int, list[WrittenFile]]:
         """Flushes and closes every file; returns {resolution_log2: [WrittenFile per shard]} with checksums."""
-        for writers in self._writers.values():
-            for writer in writers:
-                writer.close()
-        self._writers = {}
+        self._close_files()
         return {lg: [WrittenFile(os.path.basename(p), n, os.path.getsize(p), file_sha256(p))
                      for p, n in zip(self._paths[lg], self._counts[lg])] for lg in self.levels}
 
@@ -347,11 +344,15 @@ class LevelWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        """On an error, closes the files without checksums (`close` publishes them on success)."""
+        """On an error, closes the files and reports nothing (on success the caller calls `close`)."""
         if exc_type is not None:
             self.abort()
 
     def abort(self) -> None:
+        """Closes every file without checksumming it; the caller discards the temporary directory."""
+        self._close_files()
+
+    def _close_files(self) -> None:
         for writers in self._writers.values():
             for writer in writers:
                 writer.close()
