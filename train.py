@@ -211,13 +211,13 @@ def _run_dir_of(path: Path) -> Path:
 
 def dry_run(config: Config, options) -> int:
     from stylegan_tf import summary
-    from stylegan_tf.discriminator import Discriminator
-    from stylegan_tf.generator import Generator
+    from stylegan_tf import families
     from stylegan_tf.training.loop import describe_schedule
 
     print(json.dumps({"config": config.to_dict(), "options": options.to_dict()}, indent=2, default=str))
     print(f"\nSchedule:\n{describe_schedule(config)}\n")
-    print(summary.describe_networks(Generator(config.network), Discriminator(config.network)))
+    print(summary.describe_networks(families.build_generator(config.network),
+                                    families.build_discriminator(config.network)))
     return 0
 
 

@@ -48,7 +48,7 @@ def bench_generation(preset: str, precision: str, batch: int, repeats: int) -> d
 
     from stylegan_tf import presets
     from stylegan_tf.config import NetworkConfig
-    from stylegan_tf.generator import Generator
+    from stylegan_tf.networks.stylegan1.generator import Generator
 
     keras.mixed_precision.set_global_policy(precision)
     # "small" is the CPU preset; "officialN" the official channel counts at N x N (official1024 = ffhq).

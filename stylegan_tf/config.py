@@ -42,6 +42,7 @@ class NetworkConfig:
     fmap_decay)), fmap_max)`; the block at resolution 2**r has nf(r - 1) maps.
     """
 
+    family:             str   = "stylegan1"  # Network family (`stylegan_tf.families`); fixed for this class.
     resolution:         int   = 1024     # Output resolution, a power of two >= 4.
     num_channels:       int   = 3        # Image channels (3 = RGB).
     label_size:         int   = 0        # Number of classes for conditional networks, 0 = unconditional.
@@ -107,6 +108,7 @@ class NetworkConfig:
 
     def validate(self) -> "NetworkConfig":
         p = "network."
+        _check(self.family == "stylegan1", p + "family", self.family, "must be 'stylegan1' for this config class")
         _check(_is_power_of_two(self.resolution) and 4 <= self.resolution <= 4096,
                p + "resolution", self.resolution, "must be a power of two between 4 and 4096")
         for name in ("num_channels", "fmap_base", "fmap_max", "latent_size", "dlatent_size", "mapping_fmaps"):
@@ -231,7 +233,7 @@ class Config:
     """A whole experiment: networks + schedule + losses + optimizer + training loop."""
 
     name:      str             = "ffhq"
-    network:   NetworkConfig   = field(default_factory=NetworkConfig)
+    network:   Any             = field(default_factory=NetworkConfig)  # The family's network config.
     schedule:  ScheduleConfig  = field(default_factory=ScheduleConfig)
     loss:      LossConfig      = field(default_factory=LossConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
@@ -293,7 +295,11 @@ def _from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     for name, value in data.items():
         default = fields[name].default_factory() if fields[name].default_factory is not dataclasses.MISSING \
             else fields[name].default
-        if dataclasses.is_dataclass(default):
+        if name == "network" and cls is Config:
+            from stylegan_tf import families
+
+            kwargs[name] = _from_dict(families.network_config_class(value), value, f"{prefix}{name}.")
+        elif dataclasses.is_dataclass(default):
             kwargs[name] = _from_dict(type(default), value, f"{prefix}{name}.")
         elif isinstance(default, Mapping):
             kwargs[name] = {int(k): v for k, v in value.items()}

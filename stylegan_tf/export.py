@@ -1,7 +1,7 @@
 """Exporting and loading generators: `.keras` files, TensorFlow SavedModels, training runs.
 
 - `save_keras(G, path)`: `model.save` of a float32 copy, written atomically; loads with
-  `keras.models.load_model(path)` once `stylegan_tf.generator` is imported.
+  `keras.models.load_model(path)` once `stylegan_tf` is imported.
 - `save_saved_model(G, path)`: a SavedModel for serving (`keras.export.ExportArchive`),
   with endpoints
       mapping(z[, labels])           -> w [N, num_layers, w_dim]
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylegan_tf.config import NetworkConfig
+from stylegan_tf import families
 from stylegan_tf.errors import UserError
 
 CONFIG_FILE = "stylegan_tf_config.json"
@@ -34,9 +34,7 @@ CONFIG_FILE = "stylegan_tf_config.json"
 
 def float32_copy(G):
     """A float32 Generator with G's weights (exports never carry a mixed-precision policy)."""
-    from stylegan_tf.generator import Generator
-
-    copy = Generator(G.config, seed=G.seed, name=G.name, dtype="float32")
+    copy = type(G)(G.config, seed=G.seed, name=G.name, dtype="float32")
     for target, source in zip(copy.weights, G.weights):
         target.assign(np.asarray(source.numpy(), dtype=target.dtype))
     return copy
@@ -101,7 +99,7 @@ class SavedModelGenerator:
         import tensorflow as tf
 
         self.path = Path(path)
-        self.config = NetworkConfig.coerce(json.loads((self.path / CONFIG_FILE).read_text()))
+        self.config = families.coerce_network_config(json.loads((self.path / CONFIG_FILE).read_text()))
         self._model = tf.saved_model.load(str(self.path))
 
     @property
@@ -161,12 +159,12 @@ class SavedModelGenerator:
 
 def generator_from_checkpoint(checkpoint, group: str = "Gs"):
     """The Gs (or G) of a training checkpoint as a float32 Keras Generator."""
-    from stylegan_tf.generator import Generator
-    from stylegan_tf.training.checkpoint import load_generator_weights, read_meta
+    from stylegan_tf import families
     from stylegan_tf.config import Config
+    from stylegan_tf.training.checkpoint import load_generator_weights, read_meta
 
     config = Config.from_dict(read_meta(checkpoint)["config"])
-    G = Generator(config.network, name=group)
+    G = families.build_generator(config.network, name=group)
     load_generator_weights(G, checkpoint, group)
     return G
 
@@ -182,7 +180,7 @@ def load_generator(path):
             raise UserError(f"{path} is not a .keras file (or a SavedModel/checkpoint/run directory).")
         import keras
 
-        import stylegan_tf.generator  # noqa: F401  (registers the classes)
+        families.register_keras_classes()
 
         return keras.models.load_model(path)
     if (path / "saved_model.pb").is_file():

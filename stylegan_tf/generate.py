@@ -72,7 +72,9 @@ def load_network(path: str, option: str = "--network") -> Any:
     if path.endswith(".keras") and os.path.isfile(path):
         import keras
 
-        import stylegan_tf.generator  # noqa: F401  (registers the classes)
+        from stylegan_tf import families
+
+        families.register_keras_classes()
 
         return keras.models.load_model(path)
     raise UserError(f"{option}: cannot open this kind of network without stylegan_tf.export; only .keras "

@@ -11,8 +11,8 @@ import pytest
 def ffhq_networks():
     """The official FFHQ 1024 G and D (built once: ~15 s on 2 cores)."""
     from stylegan_tf import presets
-    from stylegan_tf.discriminator import Discriminator
-    from stylegan_tf.generator import Generator
+    from stylegan_tf.networks.stylegan1.discriminator import Discriminator
+    from stylegan_tf.networks.stylegan1.generator import Generator
 
     config = presets.get("ffhq").network
     return Generator(config), Discriminator(config)

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from stylegan_tf import presets
-from stylegan_tf.discriminator import Discriminator
-from stylegan_tf.generator import Generator
+from stylegan_tf.networks.stylegan1.discriminator import Discriminator
+from stylegan_tf.networks.stylegan1.generator import Generator
 
 ROOT = Path(__file__).resolve().parents[1]
-NETWORK_MODULES = ["stylegan_tf", "stylegan_tf.config", "stylegan_tf.presets", "stylegan_tf.layers",
-                   "stylegan_tf.mapping", "stylegan_tf.synthesis", "stylegan_tf.generator",
-                   "stylegan_tf.discriminator", "stylegan_tf.official_weights"]
+NETWORK_MODULES = ["stylegan_tf", "stylegan_tf.config", "stylegan_tf.presets", "stylegan_tf.networks.layers",
+                   "stylegan_tf.networks.mapping", "stylegan_tf.networks.stylegan1.synthesis", "stylegan_tf.networks.stylegan1.generator",
+                   "stylegan_tf.networks.stylegan1.discriminator", "stylegan_tf.networks.stylegan1.official_weights", "stylegan_tf.networks.stylegan1.adain"]
 
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 
@@ -60,8 +60,8 @@ def test_jax_backend_computes_the_same_images_and_scores(tmp_path):
 
     _run("""
         import sys, numpy as np, jax, keras, stylegan_tf.presets as presets
-        from stylegan_tf.generator import Generator
-        from stylegan_tf.discriminator import Discriminator
+        from stylegan_tf.networks.stylegan1.generator import Generator
+        from stylegan_tf.networks.stylegan1.discriminator import Discriminator
         folder = sys.argv[1]
         cfg = presets.get("tiny").network
         G, D = Generator(cfg, seed=0), Discriminator(cfg)

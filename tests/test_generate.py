@@ -10,7 +10,7 @@ import pytest
 from stylegan_tf import generate as gen
 from stylegan_tf import presets
 from stylegan_tf.errors import UserError
-from stylegan_tf.generator import Generator
+from stylegan_tf.networks.stylegan1.generator import Generator
 
 TINY = presets.get("tiny")
 

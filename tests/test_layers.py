@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylegan_tf import layers as L
+from stylegan_tf.networks import layers as L
+from stylegan_tf.networks.stylegan1 import adain as A
 
 
 def test_equalized_dense_effective_weight_std_and_lrmul_gradient():
@@ -92,7 +93,7 @@ def test_upsample_and_downsample():
 
 
 def test_noise_strength_starts_at_zero_so_noise_has_no_effect():
-    layer = L.NoiseInjection()
+    layer = A.NoiseInjection()
     x = np.random.default_rng(1).normal(size=(2, 8, 8, 4)).astype(np.float32)
     layer.build(x.shape)
     assert np.all(layer.strength.numpy() == 0)
@@ -110,14 +111,14 @@ def test_instance_norm_matches_numpy():
     x = np.random.default_rng(3).normal(2.0, 3.0, size=(2, 4, 4, 3)).astype(np.float32)
     ref = (x - x.mean(axis=(1, 2), keepdims=True))
     ref = ref / np.sqrt(np.mean(ref**2, axis=(1, 2), keepdims=True) + 1e-8)
-    np.testing.assert_allclose(np.asarray(L.instance_norm(x)), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(A.instance_norm(x)), ref, rtol=1e-5, atol=1e-5)
 
 
 def test_style_modulation_uses_one_plus_ys_so_zero_style_is_identity():
-    mod = L.StyleModulation(3)
+    mod = A.StyleModulation(3)
     mod.build((None, 4, 4, 3), (None, 6))
     mod.affine.kernel.assign(np.zeros((6, 6), np.float32))
-    x = L.instance_norm(np.random.default_rng(4).normal(size=(2, 4, 4, 3)).astype(np.float32))
+    x = A.instance_norm(np.random.default_rng(4).normal(size=(2, 4, 4, 3)).astype(np.float32))
     w = np.ones((2, 6), np.float32)
     np.testing.assert_allclose(np.asarray(mod(x, w)), np.asarray(x), atol=1e-6)
     mod.affine.bias.assign(np.array([1, 0, 0, 0.5, 0, 0], np.float32))  # y_s = (1, 0, 0), y_b = (0.5, 0, 0)
@@ -169,9 +170,9 @@ def test_lerp_clip():
 @pytest.mark.parametrize("layer,shapes", [
     (L.EqualizedDense(5, gain=1.0, lr_multiplier=0.01, activation="lrelu"), [(None, 3)]),
     (L.EqualizedConv2D(4, 3, resample="up", fused=True, use_bias=False), [(None, 4, 4, 2)]),
-    (L.NoiseInjection(), [(None, 4, 4, 2)]),
-    (L.StyleModulation(2), [(None, 4, 4, 2), (None, 3)]),
-    (L.LayerEpilogue(2, use_noise=False, use_pixel_norm=True), [(None, 4, 4, 2), (None, 3)]),
+    (A.NoiseInjection(), [(None, 4, 4, 2)]),
+    (A.StyleModulation(2), [(None, 4, 4, 2), (None, 3)]),
+    (A.LayerEpilogue(2, use_noise=False, use_pixel_norm=True), [(None, 4, 4, 2), (None, 3)]),
 ])
 def test_layer_config_round_trip_and_weight_count(layer, shapes):
     config = layer.get_config()

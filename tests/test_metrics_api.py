@@ -10,7 +10,7 @@ import pytest
 
 from stylegan_tf import metrics, presets
 from stylegan_tf.errors import UserError
-from stylegan_tf.generator import Generator
+from stylegan_tf.networks.stylegan1.generator import Generator
 from stylegan_tf.metrics.__main__ import main as metrics_main
 from stylegan_tf.metrics.frechet import feature_statistics, frechet_distance
 from stylegan_tf.metrics.inception import CallableExtractor

@@ -216,7 +216,7 @@ def test_convert_pytorch_state_dicts():
 
 def test_ppl_metric_on_a_tiny_generator(small_lpips, tmp_path):
     from stylegan_tf import metrics
-    from stylegan_tf.generator import Generator
+    from stylegan_tf.networks.stylegan1.generator import Generator
 
     G = Generator(presets.get("tiny").network, seed=0)
     line = metrics.compute("ppl_wend", G, num=12, batch_size=6, distance=small_lpips, ppl_crop=False,

@@ -8,9 +8,9 @@ import pytest
 
 from stylegan_tf import presets
 from stylegan_tf.config import NetworkConfig
-from stylegan_tf.discriminator import Discriminator
-from stylegan_tf.generator import Generator, active_layers
-from stylegan_tf.layers import downsample_box, upsample_nearest
+from stylegan_tf.networks.stylegan1.discriminator import Discriminator
+from stylegan_tf.networks.stylegan1.generator import Generator, active_layers
+from stylegan_tf.networks.layers import downsample_box, upsample_nearest
 
 TINY = presets.get("tiny").network
 

@@ -7,10 +7,10 @@ import pytest
 
 from stylegan_tf import presets
 from stylegan_tf.config import NetworkConfig
-from stylegan_tf.discriminator import Discriminator
+from stylegan_tf.networks.stylegan1.discriminator import Discriminator
 from stylegan_tf.errors import UserError
-from stylegan_tf.generator import Generator
-from stylegan_tf.official_weights import (load_official_discriminator, load_official_generator,
+from stylegan_tf.networks.stylegan1.generator import Generator
+from stylegan_tf.networks.stylegan1.official_weights import (load_official_discriminator, load_official_generator,
                                           official_discriminator_shapes, official_generator_shapes)
 from tests import official_reference as ref
 
@@ -100,7 +100,7 @@ def test_import_sets_every_weight_of_ours():
 
 
 def _plan_entries(model):
-    from stylegan_tf import official_weights as ow
+    from stylegan_tf.networks.stylegan1 import official_weights as ow
 
     plan = ow._generator_plan(model, "auto") if isinstance(model, Generator) else ow._discriminator_plan(model)
     return plan.entries.values()

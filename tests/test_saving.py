@@ -11,14 +11,14 @@ import keras
 import numpy as np
 
 from stylegan_tf import presets
-from stylegan_tf.discriminator import Discriminator
-from stylegan_tf.generator import Generator
+from stylegan_tf.networks.stylegan1.discriminator import Discriminator
+from stylegan_tf.networks.stylegan1.generator import Generator
 
 ROOT = Path(__file__).resolve().parents[1]
 
 LOAD_AND_RUN = textwrap.dedent("""
     import sys, numpy as np, keras
-    import stylegan_tf.generator, stylegan_tf.discriminator  # registers the classes
+    import stylegan_tf.networks.stylegan1.generator, stylegan_tf.networks.stylegan1.discriminator  # registers the classes
     folder = sys.argv[1]
     G = keras.models.load_model(folder + "/G.keras")
     D = keras.models.load_model(folder + "/D.keras")

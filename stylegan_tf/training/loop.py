@@ -79,8 +79,9 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
     import keras
     import tensorflow as tf
 
+    from stylegan_tf import families
     from stylegan_tf.export import save_keras, save_saved_model
-    from stylegan_tf.training.trainer import MIXED_PRECISION, StyleGANTrainer
+    from stylegan_tf.training.trainer import MIXED_PRECISION
 
     config.validate()
     options.validate()
@@ -99,7 +100,8 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
 
     # Build G, D, Gs and the optimizers.
     with strategy.scope():
-        trainer = StyleGANTrainer(config, seed=options.seed, mixed_precision=options.mixed_precision,
+        trainer_class = families.get(config.network.family).trainer_class()
+        trainer = trainer_class(config, seed=options.seed, mixed_precision=options.mixed_precision,
                                   num_workers=placement.num_workers)
         trainer.build_optimizers()
 

@@ -23,11 +23,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from stylegan_tf import losses
+from stylegan_tf import families, losses
 from stylegan_tf.config import Config
-from stylegan_tf.discriminator import Discriminator
-from stylegan_tf.generator import Generator, active_layers
-from stylegan_tf.layers import downsample_box, upsample_nearest
+from stylegan_tf.networks.layers import downsample_box, upsample_nearest
 
 MIXED_PRECISION = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfloat16"}
 
@@ -85,9 +83,9 @@ class StyleGANTrainer(keras.Model):
         self.num_workers = int(num_workers)
         net = config.network
         policy = MIXED_PRECISION[mixed_precision]
-        self.G = Generator(net, name="G", dtype=policy)
-        self.D = Discriminator(net, name="D", dtype=policy)
-        self.Gs = Generator(net, name="Gs", dtype=policy)
+        self.G = families.build_generator(net, name="G", dtype=policy)
+        self.D = families.build_discriminator(net, name="D", dtype=policy)
+        self.Gs = families.build_generator(net, name="Gs", dtype=policy)
         for target, source in sum(_state_pairs(self.Gs, self.G), []):
             target.assign(source)
         self.g_opt = self._make_optimizer("g_opt", config.schedule.g_lrate_base)
@@ -151,7 +149,7 @@ class StyleGANTrainer(keras.Model):
         if prob > 0:
             key = self._random(step, mix_stream)
             z2 = self._global_normal(tf.random.experimental.stateless_fold_in(key, 0), global_batch, [latent])
-            cur_layers = active_layers(resolution)
+            cur_layers = self.G.active_layers(resolution)
             u = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(key, 1))
             k = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(key, 2), minval=1,
                                             maxval=max(cur_layers, 2), dtype=tf.int32)

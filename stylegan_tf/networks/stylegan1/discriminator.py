@@ -19,7 +19,7 @@ import keras
 from keras import ops
 
 from stylegan_tf.config import NetworkConfig
-from stylegan_tf.layers import (EqualizedConv2D, EqualizedDense, blur, build_dims, downsample_box, lerp_clip,
+from stylegan_tf.networks.layers import (EqualizedConv2D, EqualizedDense, blur, build_dims, downsample_box, lerp_clip,
                                 minibatch_stddev, register)
 
 
@@ -112,6 +112,8 @@ class Discriminator(keras.Model):
     Returns:
         scores [N, 1] float32.
     """
+
+    family = "stylegan1"
 
     def __init__(self, config=None, **kwargs):
         super().__init__(**kwargs)

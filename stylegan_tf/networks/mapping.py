@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from stylegan_tf.config import NetworkConfig
-from stylegan_tf.layers import SQRT2, EqualizedDense, build_dims, pixel_norm, register
+from stylegan_tf.networks.layers import SQRT2, EqualizedDense, build_dims, pixel_norm, register
 
 
 @register

@@ -21,8 +21,9 @@ import keras
 from keras import ops
 
 from stylegan_tf.config import NetworkConfig
-from stylegan_tf.layers import (SQRT2, EqualizedConv2D, EqualizedDense, LayerEpilogue, blur, build_dims,
-                                lerp_clip, register, upsample_nearest)
+from stylegan_tf.networks.layers import (SQRT2, EqualizedConv2D, EqualizedDense, blur, build_dims, lerp_clip,
+                                         register, upsample_nearest)
+from stylegan_tf.networks.stylegan1.adain import LayerEpilogue
 
 NOISE_MODES = ("random", "const", "none")
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from keras import ops
 
 from stylegan_tf.config import NetworkConfig
-from stylegan_tf.layers import build_dims, lerp, register
-from stylegan_tf.mapping import MappingNetwork
-from stylegan_tf.synthesis import SynthesisNetwork, resolution_log2
+from stylegan_tf.networks.generator_base import StyleGenerator
+from stylegan_tf.networks.layers import build_dims, register
+from stylegan_tf.networks.mapping import MappingNetwork
+from stylegan_tf.networks.stylegan1.synthesis import SynthesisNetwork, resolution_log2
 
 
 def active_layers(resolution: int) -> int:
@@ -33,7 +33,7 @@ def active_layers(resolution: int) -> int:
 
 
 @register
-class Generator(keras.Model):
+class Generator(StyleGenerator):
     """The StyleGAN generator.
 
     Args:
@@ -54,6 +54,8 @@ class Generator(keras.Model):
         images [N, H, W, num_channels].
     """
 
+    family = "stylegan1"
+
     def __init__(self, config=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.config = NetworkConfig.coerce(config if config is not None else NetworkConfig())
@@ -73,13 +75,12 @@ class Generator(keras.Model):
 
     # Properties ---------------------------------------------------------------------
     @property
-    def num_layers(self) -> int:
-        return self.config.num_layers
-
-    @property
     def lod(self):
         """The level-of-detail variable of the synthesis network (0 = full resolution)."""
         return self.synthesis_network.lod
+
+    def active_layers(self, resolution=None) -> int:
+        return active_layers(resolution or self.config.resolution)
 
     def noise_size(self, resolution=None) -> int:
         """Length of a flat noise vector for `synthesis(w, noise=...)` (see `SynthesisNetwork`)."""
@@ -89,88 +90,20 @@ class Generator(keras.Model):
         """The fixed noise maps as one flat [1, noise_size] tensor."""
         return self.synthesis_network.const_noise(resolution)
 
-    # The pieces ------------------------------------------------------------------------
-    def mapping(self, z, labels=None):
-        """z (and labels) to w [N, num_layers, w_dim], float32."""
-        return self.mapping_network(z, labels)
-
     def synthesis(self, w, resolution=None, noise_mode="random", noise=None, full_size=False):
         """w [N, num_layers, w_dim] to images; see `SynthesisNetwork`."""
         return self.synthesis_network(w, resolution=resolution, noise_mode=noise_mode, noise=noise,
                                       full_size=full_size)
-
-    def truncate(self, w, psi=None, cutoff=None):
-        """Truncation trick: w' = w_avg + psi * (w - w_avg) on layers < cutoff, others unchanged.
-
-        psi may be a Python float or a scalar tensor; psi = 1 returns w unchanged.
-        """
-        psi = self.config.truncation_psi if psi is None else psi
-        cutoff = self.config.truncation_cutoff if cutoff is None else int(cutoff)
-        if isinstance(psi, (int, float)) and psi == 1.0:
-            return w
-        mask = (np.arange(self.num_layers) < cutoff)[None, :, None]
-        w = ops.cast(w, "float32")
-        truncated = lerp(ops.cast(self.w_avg, "float32"), w, ops.cast(psi, "float32"))
-        return ops.where(mask, truncated, w)
-
-    def mix_styles(self, w, w_other, layers):
-        """w with the styles of `layers` (indices, a range, or a boolean mask over layers) taken from w_other.
-
-        For figures (paper Figure 3): coarse = range(0, 4), middle = range(4, 8), fine = range(8, num_layers).
-        """
-        mask = np.zeros(self.num_layers, dtype=bool)
-        index = np.asarray(list(layers) if not isinstance(layers, np.ndarray) else layers)
-        if index.dtype == bool:
-            if index.shape != (self.num_layers,):
-                raise ValueError(f"A layer mask must have {self.num_layers} entries. Received: {index.shape}")
-            mask = index
-        elif index.size:
-            if index.min() < 0 or index.max() >= self.num_layers:
-                raise ValueError(f"Layer indices must be in [0, {self.num_layers}). Received: {index.tolist()}")
-            mask[index] = True
-        return ops.where(mask[None, :, None], w_other, w)
-
-    def mix_at(self, w, w_other, crossover):
-        """Official mixing regularisation: layers >= crossover take w_other (crossover: scalar or [N] tensor)."""
-        crossover = ops.reshape(ops.cast(crossover, "int32"), [-1, 1, 1])
-        layer_index = ops.reshape(ops.arange(self.num_layers, dtype="int32"), [1, -1, 1])
-        return ops.where(layer_index < crossover, w, w_other)
-
-    def update_w_avg(self, w, beta=None):
-        """w_avg <- lerp(mean over the batch of w[:, 0], w_avg, beta) (official dlatent_avg tracking)."""
-        beta = self.config.w_avg_beta if beta is None else beta
-        batch_avg = ops.mean(ops.cast(w[:, 0], "float32"), axis=0)
-        self.w_avg.assign(lerp(batch_avg, self.w_avg, beta))
-
-    def draw_mixing_crossover(self, resolution=None):
-        """One crossover index for the minibatch (official): with probability style_mixing_prob
-        uniform in [1, active_layers), else active_layers (no mixing)."""
-        cur_layers = active_layers(resolution or self.config.resolution)
-        seed = self.synthesis_network.seed_generator
-        u = keras.random.uniform((), seed=seed)
-        k = keras.random.randint((), 1, max(cur_layers, 2), seed=seed)
-        return ops.where(u < self.config.style_mixing_prob, k, cur_layers)
 
     # Forward ---------------------------------------------------------------------------
     def call(self, z, labels=None, truncation_psi=None, truncation_cutoff=None, noise_mode="random",
              noise=None, resolution=None, full_size=False, training=False):
         if resolution is not None:
             resolution_log2(resolution, self.config)
-        w = self.mapping(z, labels)
-        if training:
-            if self.config.w_avg_beta < 1.0:
-                self.update_w_avg(w)
-            if self.config.style_mixing_prob > 0:
-                z2 = keras.random.normal(ops.shape(z), seed=self.synthesis_network.seed_generator)
-                w = self.mix_at(w, self.mapping(z2, labels), self.draw_mixing_crossover(resolution))
-        else:
-            w = self.truncate(w, truncation_psi, truncation_cutoff)
+        w = self.styles(z, labels, truncation_psi, truncation_cutoff, resolution, training)
         return self.synthesis(w, resolution=resolution, noise_mode=noise_mode, noise=noise, full_size=full_size)
 
     def get_config(self):
         base = keras.layers.Layer.get_config(self)
         return {**base, "config": self.config.to_dict(), "seed": self.seed}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -1,0 +1,113 @@
+"""The network families side by side: one registry keyed by `config.network.family`.
+
+    from stylegan_tf import families
+    G = families.build_generator(config.network, name="G")
+    D = families.build_discriminator(config.network, name="D")
+    trainer_cls = families.get(config.network.family).trainer_class()
+
+Each family names, as import paths (nothing is imported until asked, so this module
+and `stylegan_tf.config` stay free of Keras and TensorFlow): its network config
+dataclass, generator, discriminator, training model, and official-weights module
+(`load_official_generator(G, variables)`, `load_official_discriminator(D, variables)`).
+A new family is a module and an entry here, not branches through the loop.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from stylegan_tf.errors import UserError
+
+
+def _resolve(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    obj = importlib.import_module(module)
+    return getattr(obj, attr) if attr else obj
+
+
+@dataclass(frozen=True)
+class Family:
+    name:          str
+    description:   str
+    config:        str   # Network config dataclass.
+    generator:     str   # `StyleGenerator` subclass.
+    discriminator: str
+    trainer:       str   # Training model (`keras.Model` with the family's train_step).
+    official:      str   # Module with load_official_generator / load_official_discriminator.
+
+    def config_class(self) -> type:
+        return _resolve(self.config)
+
+    def generator_class(self) -> type:
+        return _resolve(self.generator)
+
+    def discriminator_class(self) -> type:
+        return _resolve(self.discriminator)
+
+    def trainer_class(self) -> type:
+        return _resolve(self.trainer)
+
+    def official_module(self):
+        return _resolve(self.official)
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register_family(family: Family) -> Family:
+    if family.name in FAMILIES:
+        raise ValueError(f"Family {family.name!r} is registered twice")
+    FAMILIES[family.name] = family
+    return family
+
+
+register_family(Family(
+    name="stylegan1", description="StyleGAN (Karras et al. 2019; ProGAN as config A): AdaIN, progressive growing.",
+    config="stylegan_tf.config:NetworkConfig",
+    generator="stylegan_tf.networks.stylegan1.generator:Generator",
+    discriminator="stylegan_tf.networks.stylegan1.discriminator:Discriminator",
+    trainer="stylegan_tf.training.trainer:StyleGANTrainer",
+    official="stylegan_tf.networks.stylegan1.official_weights"))
+
+
+def get(name: str) -> Family:
+    if name not in FAMILIES:
+        raise UserError(f"Unknown network family. Received: family={name!r}; valid: {sorted(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def family_name(network_config: Any) -> str:
+    """The family of a network config dataclass or of its dict (`family` absent = stylegan1,
+    as in files written before the families existed)."""
+    if isinstance(network_config, Mapping):
+        return str(network_config.get("family", "stylegan1"))
+    return getattr(network_config, "family", "stylegan1")
+
+
+def network_config_class(network_config: Any) -> type:
+    return get(family_name(network_config)).config_class()
+
+
+def coerce_network_config(network_config: Any):
+    """A validated network config dataclass of the right family, from itself or its dict."""
+    return network_config_class(network_config).coerce(network_config)
+
+
+def build_generator(network_config: Any, **kwargs):
+    config = coerce_network_config(network_config)
+    return get(config.family).generator_class()(config, **kwargs)
+
+
+def build_discriminator(network_config: Any, **kwargs):
+    config = coerce_network_config(network_config)
+    return get(config.family).discriminator_class()(config, **kwargs)
+
+
+def register_keras_classes() -> None:
+    """Imports every family's generator and discriminator modules, so that `.keras` files of
+    any family load with `keras.models.load_model` (their classes register on import)."""
+    for family in FAMILIES.values():
+        family.generator_class()
+        family.discriminator_class()
