@@ -185,6 +185,11 @@ class LossConfig:
     wgan_lambda:  float = 10.0           # WGAN-GP gradient-penalty weight.
     wgan_epsilon: float = 0.001          # WGAN-GP drift term on real scores.
     wgan_target:  float = 1.0            # WGAN-GP target gradient norm.
+    r1_interval:  int   = 1              # Lazy R1 every N minibatches, x N (StyleGAN2: 16); 1 = every step (v1).
+    pl_weight:    float = 0.0            # Path-length regularisation weight (StyleGAN2: 2), 0 = off.
+    pl_interval:  int   = 4              # Lazy path-length regularisation every N minibatches, x N.
+    pl_decay:     float = 0.01           # Decay of the tracked mean path length pl_mean.
+    pl_batch_shrink: int = 2             # Path length on minibatch // N fresh samples.
 
     def validate(self) -> "LossConfig":
         _check(self.g_loss in G_LOSSES, "loss.g_loss", self.g_loss, f"must be one of {G_LOSSES}")
@@ -192,6 +197,11 @@ class LossConfig:
         for name in ("r1_gamma", "wgan_lambda", "wgan_epsilon"):
             _check(getattr(self, name) >= 0, "loss." + name, getattr(self, name), "must not be negative")
         _check(self.wgan_target > 0, "loss.wgan_target", self.wgan_target, "must be positive")
+        for name in ("r1_interval", "pl_interval", "pl_batch_shrink"):
+            _check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "loss." + name,
+                   getattr(self, name), "must be a positive integer")
+        _check(self.pl_weight >= 0, "loss.pl_weight", self.pl_weight, "must not be negative")
+        _check(0.0 <= self.pl_decay <= 1.0, "loss.pl_decay", self.pl_decay, "must be in [0, 1]")
         return self
 
 
@@ -216,15 +226,43 @@ class TrainingConfig:
 
     mirror_augment:    bool  = True   # Random horizontal flips of the reals.
     g_ema_kimg:        float = 10.0   # Half-life of the Gs moving average, beta = 0.5 ** (minibatch / (g_ema_kimg * 1000)).
+    g_ema_rampup:      float | None = None  # ADA ramp-up: half-life min(g_ema_kimg, kimg shown * rampup), None = off.
     d_repeats:         int   = 1      # D steps per G step.
     minibatch_repeats: int   = 4      # Steps between schedule (lod, learning rate) updates, as the official loop.
     snapshot_ticks:    int   = 10     # Network snapshot (checkpoint, export, metrics) every N ticks.
 
     def validate(self) -> "TrainingConfig":
         _check(self.g_ema_kimg >= 0, "training.g_ema_kimg", self.g_ema_kimg, "must not be negative")
+        _check(self.g_ema_rampup is None or self.g_ema_rampup > 0, "training.g_ema_rampup", self.g_ema_rampup,
+               "must be positive or None")
         for name in ("d_repeats", "minibatch_repeats", "snapshot_ticks"):
             _check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1,
                    "training." + name, getattr(self, name), "must be a positive integer")
+        return self
+
+
+AUGMENT_MODES = ("noaug", "ada", "fixed")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Discriminator augmentation (StyleGAN2-ADA, Karras et al. 2020): every image D sees is augmented
+    with probability p; "ada" adjusts p from the overfitting heuristic r_t = E[sign(D(reals))]."""
+
+    mode:     str   = "noaug"  # "noaug", "ada" (adaptive p) or "fixed" (p stays at `p`).
+    p:        float = 0.0      # Initial (ada) or constant (fixed) augmentation probability.
+    target:   float = 0.6      # ADA target of r_t.
+    pipe:     str   = "bgc"    # Augmentation pipeline preset (official names: blit, geom, color, bg, bgc, ...).
+    interval: int   = 4        # Minibatches between adjustments of p.
+    kimg:     float = 500.0    # p can go from 0 to 1 in this many kimg (official ada_kimg; 100 when resuming).
+
+    def validate(self) -> "AugmentConfig":
+        _check(self.mode in AUGMENT_MODES, "augment.mode", self.mode, f"must be one of {AUGMENT_MODES}")
+        _check(0.0 <= self.p <= 1.0, "augment.p", self.p, "must be in [0, 1]")
+        _check(0.0 < self.target < 1.0, "augment.target", self.target, "must be in (0, 1)")
+        _check(isinstance(self.interval, int) and self.interval >= 1, "augment.interval", self.interval,
+               "must be a positive integer")
+        _check(self.kimg > 0, "augment.kimg", self.kimg, "must be positive")
         return self
 
 
@@ -238,6 +276,7 @@ class Config:
     loss:      LossConfig      = field(default_factory=LossConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     training:  TrainingConfig  = field(default_factory=TrainingConfig)
+    augment:   AugmentConfig   = field(default_factory=AugmentConfig)
 
     def validate(self) -> "Config":
         self.network.validate()
@@ -245,6 +284,7 @@ class Config:
         self.loss.validate()
         self.optimizer.validate()
         self.training.validate()
+        self.augment.validate()
         return self
 
     def replace(self, **sections: Any) -> "Config":

@@ -71,6 +71,15 @@ register_family(Family(
     trainer="stylegan_tf.training.trainer:StyleGANTrainer",
     official="stylegan_tf.networks.stylegan1.official_weights"))
 
+register_family(Family(
+    name="stylegan2", description="StyleGAN2 (Karras et al. 2020; config F): weight demodulation, skip G, "
+                                  "residual D, lazy R1, path-length regularisation; with ADA (2020).",
+    config="stylegan_tf.networks.stylegan2.config:StyleGAN2Config",
+    generator="stylegan_tf.networks.stylegan2.generator:Generator",
+    discriminator="stylegan_tf.networks.stylegan2.discriminator:Discriminator",
+    trainer="stylegan_tf.training.stylegan2_trainer:StyleGAN2Trainer",
+    official="stylegan_tf.networks.stylegan2.official_weights"))
+
 
 def get(name: str) -> Family:
     if name not in FAMILIES:

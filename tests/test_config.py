@@ -13,7 +13,7 @@ from stylegan_tf.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import train  # noqa: E402
+from stylegan_tf import train  # noqa: E402
 
 
 @pytest.mark.parametrize("name", sorted(presets.list_presets()))

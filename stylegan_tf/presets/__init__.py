@@ -5,6 +5,8 @@
     config = presets.get("small", ablation="E")    # CPU-sized, paper config E
 
 `list_presets()` names them all; an unknown name is a `UserError` listing the valid ones.
+The v1 presets are here; each further family registers its own from a module of this
+package (`presets/stylegan2.py`, `presets/stylegan3.py`), imported at the end.
 """
 
 from __future__ import annotations
@@ -78,3 +80,7 @@ def _tiny() -> Config:
         tick_kimg_base=0.032, tick_kimg_dict={})
     return Config(name="tiny", network=network, schedule=schedule,
                   training=TrainingConfig(g_ema_kimg=0.1, snapshot_ticks=1))
+
+
+# The other families' presets register themselves on import (kept last: they use register_preset).
+from stylegan_tf.presets import stylegan2 as _stylegan2  # noqa: E402,F401

@@ -1,0 +1,6 @@
+"""StyleGAN2 (Karras et al., "Analyzing and Improving the Image Quality of StyleGAN", CVPR 2020).
+
+Weight demodulation instead of AdaIN (sec. 2), skip generator and residual
+discriminator at full resolution instead of progressive growing (sec. 4), lazy R1 and
+path-length regularisation (sec. 3). `config.StyleGAN2Config` holds the architecture.
+"""

@@ -1,0 +1,224 @@
+"""Train a StyleGAN: `python train.py --data DIR --config ffhq` (see --help for examples).
+
+The same command is `python -m stylegan_tf.train` and, installed, `stylegan-train`.
+A thin command line over `stylegan_tf.training`: options -> (Config, RunOptions) ->
+run directory -> `training.loop.run`. With no --data it builds a small synthetic
+dataset (no download) and trains the CPU-sized `small` preset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from stylegan_tf import presets  # noqa: E402
+from stylegan_tf.config import ABLATIONS, Config  # noqa: E402
+from stylegan_tf.errors import UserError  # noqa: E402
+
+EXAMPLES = """
+examples:
+  # The demo: synthetic 32x32 faces, small preset, about ten minutes on 2 CPU cores.
+  python train.py
+
+  # Official FFHQ 1024 (config F) on all GPUs of one machine, float16.
+  python train.py --data datasets/ffhq --config ffhq --strategy mirrored --mixed-precision fp16
+
+  # CelebA-HQ at 256x256 with WGAN-GP, paper configuration E, resumed after an interruption.
+  python train.py --data datasets/celebahq --config celebahq --resolution 256 --ablation E
+  python train.py --data datasets/celebahq --config celebahq --resolution 256 --ablation E --resume latest
+
+  # See the networks and the schedule without training.
+  python train.py --config ffhq --dry-run
+"""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Train StyleGAN (Karras et al. 2019) with Keras 3 / TensorFlow 2.",
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", help="dataset directory (make_tfrecords.py output or official StyleGAN TFRecords); "
+                                  "default: build the synthetic demo dataset")
+    p.add_argument("--outdir", default="runs", help="parent of the auto-numbered run directories (default: runs)")
+    p.add_argument("--config", default="small", help=f"preset: {', '.join(presets.list_presets())} (default: small)")
+    p.add_argument("--ablation", choices=list("ABCDEF"), help="paper configuration A-F (default: the preset's, F)")
+    p.add_argument("--resolution", type=int, help="network resolution (default: the dataset's)")
+    p.add_argument("--kimg", type=float, help="total length of training in thousands of real images")
+    p.add_argument("--batch", type=int, help="global minibatch at every resolution (default: the preset's table)")
+    p.add_argument("--gamma", type=float, help="R1 weight (default 10)")
+    p.add_argument("--lrate", type=float, help="learning rate of G and D at every resolution")
+    p.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
+                   help="random horizontal flips of the reals (default: the preset's, on)")
+    p.add_argument("--growing", action=argparse.BooleanOptionalAction, default=True,
+                   help="progressive growing (--no-growing trains at the full resolution from the start)")
+    p.add_argument("--strategy", default="default", help="default | mirrored | multiworker (reads TF_CONFIG)")
+    p.add_argument("--mixed-precision", default="off", help="off | fp16 | bf16")
+    p.add_argument("--resume", help="'latest' (newest run in --outdir) or a run/checkpoint directory")
+    p.add_argument("--snapshot-kimg", type=float, help="network snapshot (checkpoint, export, metrics) every N kimg")
+    p.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
+    p.add_argument("--metrics", default="", help="comma-separated metrics at each network snapshot, e.g. swd16k "
+                                                  "(python -m stylegan_tf.metrics --list shows them all)")
+    p.add_argument("--metrics-num", type=int, default=1000, help="samples per metric during training")
+    p.add_argument("--inception", help="Inception weights for fid/kid/pr metrics (see docs/metrics.md)")
+    p.add_argument("--lpips", help="LPIPS .npz for ppl metrics (see docs/metrics.md)")
+    p.add_argument("--keep-checkpoints", type=int, default=3, help="checkpoints kept (default 3)")
+    p.add_argument("--savedmodel", action=argparse.BooleanOptionalAction, default=True,
+                   help="also export a SavedModel at each network snapshot (default: on)")
+    p.add_argument("--demo-images", type=int, default=4096, help="size of the synthetic demo dataset")
+    p.add_argument("--dry-run", action="store_true", help="print the options, schedule and networks, then exit")
+    return p.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = None):
+    """The resolved (Config, RunOptions) of a command line; pure, raises UserError on bad values."""
+    from stylegan_tf.training.options import RunOptions
+
+    config = presets.get(args.config, ablation=args.ablation)
+    overrides = {}
+    resolution = args.resolution or dataset_resolution
+    if resolution is not None:
+        if dataset_resolution is not None and resolution > dataset_resolution:
+            raise UserError(f"--resolution {resolution} is above the dataset's {dataset_resolution}.")
+        overrides["network__resolution"] = resolution
+    if args.kimg is not None:
+        if args.kimg <= 0:
+            raise UserError(f"--kimg must be positive. Received: {args.kimg}")
+        overrides["schedule__total_kimg"] = args.kimg
+    if args.batch is not None:
+        if args.batch < 1:
+            raise UserError(f"--batch must be at least 1. Received: {args.batch}")
+        overrides.update(schedule__minibatch_base=args.batch, schedule__minibatch_dict={})
+    if args.lrate is not None:
+        overrides.update(schedule__g_lrate_base=args.lrate, schedule__g_lrate_dict={},
+                         schedule__d_lrate_base=args.lrate, schedule__d_lrate_dict={})
+    if args.gamma is not None:
+        overrides["loss__r1_gamma"] = args.gamma
+    if args.mirror is not None:
+        overrides["training__mirror_augment"] = args.mirror
+    if not args.growing:
+        overrides["schedule__progressive"] = False
+    config = config.replace(**overrides)
+    if config.schedule.lod_initial_resolution > config.network.resolution:
+        config = config.replace(schedule__lod_initial_resolution=config.network.resolution)
+    config = config.validate()
+    metrics = ()
+    if args.metrics.strip():
+        from stylegan_tf.metrics.registry import parse_metric_names
+
+        metrics = tuple(parse_metric_names(args.metrics))
+    options = RunOptions(data=args.data, strategy=args.strategy, mixed_precision=args.mixed_precision,
+                         resume=args.resume, seed=args.seed, snapshot_kimg=args.snapshot_kimg, metrics=metrics,
+                         metrics_num=args.metrics_num, keep_checkpoints=args.keep_checkpoints,
+                         export_savedmodel=args.savedmodel, inception=args.inception, lpips=args.lpips,
+                         extra={"argv": sys.argv}).validate()
+    return config, options
+
+
+def run_description(config: Config, options) -> str:
+    """The run directory's name after its number: preset, paper configuration, resolution, choices."""
+    parts = [config.name]
+    net = config.network
+    for letter, switches in ABLATIONS.items():
+        if letter != "F" and all(getattr(net, k) == v for k, v in switches.items() if k != "truncation_psi"):
+            parts.append(f"config{letter}")
+            break
+    parts.append(str(net.resolution))
+    if options.strategy != "default":
+        parts.append(options.strategy)
+    if options.mixed_precision != "off":
+        parts.append(options.mixed_precision)
+    return "-".join(parts)
+
+
+def new_run_dir(outdir: Path, desc: str) -> Path:
+    outdir.mkdir(parents=True, exist_ok=True)
+    ids = [int(m.group(1)) for p in outdir.iterdir() if (m := re.match(r"^(\d{5})-", p.name))]
+    return outdir / f"{max(ids, default=-1) + 1:05d}-{desc}"
+
+
+def latest_run_dir(outdir: Path) -> Path:
+    from stylegan_tf.training.checkpoint import list_checkpoints
+
+    runs = sorted((p for p in outdir.glob("[0-9][0-9][0-9][0-9][0-9]-*") if list_checkpoints(p)),
+                  key=lambda p: p.name)
+    if not runs:
+        raise UserError(f"--resume latest: no run with a checkpoint in {outdir}")
+    return runs[-1]
+
+
+def open_training_data(args):
+    """The dataset to train on: --data, or the synthetic demo dataset (built once, cached in --outdir)."""
+    from stylegan_tf.data.dataset import open_dataset
+
+    if args.data:
+        return open_dataset(args.data)
+    from stylegan_tf.data.synthetic import build_synthetic_dataset
+
+    resolution = args.resolution or presets.get(args.config).network.resolution
+    path = Path(args.outdir) / "datasets" / f"synthetic-faces-{resolution}-{args.demo_images}"
+    if not (path / "dataset.json").is_file():
+        print(f"Building the synthetic demo dataset in {path} ...", flush=True)
+    build_synthetic_dataset(path, resolution=resolution, num_images=args.demo_images, seed=0, exist_ok=True)
+    return open_dataset(path)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.dry_run:
+            config, options = config_from_args(args)
+            return dry_run(config, options)
+        from stylegan_tf.training import loop
+        from stylegan_tf.training.distribute import make_strategy
+
+        placement = make_strategy(args.strategy)  # first: multi-worker needs it before other TF work
+        dataset = open_training_data(args)
+        config, options = config_from_args(args, dataset_resolution=dataset.resolution)
+        if config.network.label_size == 0 and dataset.label_size:
+            config = config.replace(network__label_size=dataset.label_size).validate()
+        outdir = Path(args.outdir)
+        if options.resume:
+            run_dir = latest_run_dir(outdir) if options.resume == "latest" else _run_dir_of(Path(options.resume))
+            if options.resume == "latest":
+                options = dataclasses.replace(options, resume=str(run_dir))
+        elif placement.is_chief:
+            run_dir = new_run_dir(outdir, run_description(config, options))
+            loop.write_options(run_dir, config, options)
+        else:
+            run_dir = Path(tempfile.mkdtemp(prefix=f"stylegan-worker{placement.worker_index}-"))
+        print(f"Run directory: {run_dir}\nSchedule:\n{loop.describe_schedule(config)}", flush=True)
+        summary = loop.run(config, options, run_dir, dataset, placement)
+        final = run_dir / f"network-snapshot-{summary['state']['cur_nimg'] // 1000:06d}.keras"
+        print(f"Done: {summary['state']['cur_nimg'] / 1000:g} kimg in {run_dir}; final export {final}")
+        return 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run_dir_of(path: Path) -> Path:
+    if (path / "meta.json").is_file():
+        return path.parent.parent
+    return path
+
+
+def dry_run(config: Config, options) -> int:
+    from stylegan_tf import summary
+    from stylegan_tf import families
+    from stylegan_tf.training.loop import describe_schedule
+
+    print(json.dumps({"config": config.to_dict(), "options": options.to_dict()}, indent=2, default=str))
+    print(f"\nSchedule:\n{describe_schedule(config)}\n")
+    print(summary.describe_networks(families.build_generator(config.network),
+                                    families.build_discriminator(config.network)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
