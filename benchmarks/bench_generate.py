@@ -9,7 +9,8 @@ For each configuration, in its own subprocess (so each has its own precision pol
   time of the distance on the resulting descriptor sets;
 - FID features: Keras InceptionV3 (random weights: the same compute as the real ones)
   images/s, including the resize to 299;
-- LPIPS VGG16 (random weights) image pairs/s at 256x256 (the PPL distance).
+- LPIPS VGG16 (random weights) image pairs/s at 256x256 (the PPL distance);
+- StyleGAN2 (config F, 1024x1024, batch 1): one G forward, float32 and mixed_bfloat16.
 
     python benchmarks/bench_generate.py              # everything (several minutes on 2 cores)
     python benchmarks/bench_generate.py --quick      # small preset and the metric parts only
@@ -73,6 +74,35 @@ def bench_generation(preset: str, precision: str, batch: int, repeats: int) -> d
     return out
 
 
+def bench_stylegan2(resolution: int, precision: str, batch: int, repeats: int) -> dict:
+    """One StyleGAN2 G forward (config F channels at `resolution`), inference: fused modconv, const noise."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from stylegan_tf.networks.stylegan2.config import StyleGAN2Config
+    from stylegan_tf.networks.stylegan2.generator import Generator
+
+    keras.mixed_precision.set_global_policy(precision)
+    G = Generator(StyleGAN2Config(resolution=resolution), seed=0)
+    z = np.random.default_rng(0).standard_normal((batch, G.config.latent_size)).astype(np.float32)
+
+    def eager():
+        return np.asarray(G(z, truncation_psi=1.0, noise_mode="const"), np.float32)
+
+    traced = tf.function(lambda z: G(z, truncation_psi=1.0, noise_mode="const"), autograph=False)
+
+    def compiled():
+        return np.asarray(traced(z), np.float32)
+
+    out = {"what": "generation", "preset": f"sg2-f{resolution}", "resolution": resolution, "precision": precision,
+           "batch": batch}
+    out["eager_img_s"] = batch / _timed(eager, repeats)
+    out["traced_img_s"] = batch / _timed(compiled, repeats)
+    out["finite"] = bool(np.all(np.isfinite(compiled())))
+    return out
+
+
 def bench_swd(resolution: int, images: int) -> dict:
     import numpy as np
 
@@ -120,7 +150,8 @@ def bench_lpips(batch: int, repeats: int) -> dict:
 
 def run_one(spec: dict) -> dict:
     kind = spec.pop("what")
-    fn = {"generation": bench_generation, "swd": bench_swd, "inception": bench_inception, "lpips": bench_lpips}[kind]
+    fn = {"generation": bench_generation, "stylegan2": bench_stylegan2, "swd": bench_swd,
+          "inception": bench_inception, "lpips": bench_lpips}[kind]
     return fn(**spec)
 
 
@@ -139,6 +170,8 @@ def main() -> None:
     if not args.quick:
         specs += [dict(what="generation", preset=f"official{res}", precision=p, batch=batch, repeats=args.repeats)
                   for res, batch in ((256, 4), (1024, 1)) for p in ("float32", "mixed_bfloat16")]
+        specs += [dict(what="stylegan2", resolution=1024, precision=p, batch=1, repeats=args.repeats)
+                  for p in ("float32", "mixed_bfloat16")]
     specs += [dict(what="swd", resolution=32, images=2048), dict(what="inception", resolution=32, batch=32,
                                                                    repeats=args.repeats),
               dict(what="lpips", batch=8, repeats=args.repeats)]
@@ -170,7 +203,7 @@ def main() -> None:
         else:
             print(f"  LPIPS VGG16 256px: {r['pairs_s']:8.2f} pairs/s")
     by = {(r.get("preset"), r.get("precision")): r for r in results if r["what"] == "generation"}
-    for preset in ("small", "official256", "official1024"):
+    for preset in ("small", "official256", "official1024", "sg2-f1024"):
         f32, bf16 = by.get((preset, "float32")), by.get((preset, "mixed_bfloat16"))
         if f32 and bf16:
             print(f"  {preset}: mixed_bfloat16 / float32 (traced) = x{bf16['traced_img_s'] / f32['traced_img_s']:.2f}")

@@ -60,25 +60,32 @@ def run_one(spec: dict) -> dict:
     import keras
     import tensorflow as tf
 
-    from stylegan_tf import presets
-    from stylegan_tf.training.trainer import MIXED_PRECISION, StyleGANTrainer
+    from stylegan_tf import families, presets
+    from stylegan_tf.training.trainer import MIXED_PRECISION
 
     keras.mixed_precision.set_global_policy(MIXED_PRECISION[spec["precision"]])
     config = presets.get(spec["preset"])
     overrides = {"network__resolution": spec["resolution"]}
-    if spec.get("official_channels"):
+    sg2 = config.network.family == "stylegan2"
+    if spec.get("official_channels") and sg2:   # config F channels (512 up to 64x64), 8-layer 512 mapping
+        overrides.update(network__channel_base=32768, network__channel_max=512, network__latent_size=512,
+                         network__w_dim=512, network__mapping_fmaps=512, network__mapping_layers=8)
+    elif spec.get("official_channels"):
         overrides.update(network__fmap_base=8192, network__fmap_max=512, network__latent_size=512,
                          network__dlatent_size=512, network__mapping_fmaps=512)
     config = config.replace(**overrides).replace(
         schedule__lod_initial_resolution=min(config.schedule.lod_initial_resolution, spec["resolution"])).validate()
-    trainer = StyleGANTrainer(config, seed=0, mixed_precision=spec["precision"])
+    trainer = families.get(config.network.family).trainer_class()(config, seed=0, mixed_precision=spec["precision"])
     trainer.build_optimizers()
     trainer.set_lod(0.0)
     strategy = tf.distribute.get_strategy()
+    # StyleGAN2: the iteration's lazy phases, fixed for the measurement ("plain", "r1" or "pl").
+    phases = {"plain": (False, False), "r1": (True, False), "pl": (False, True)}[spec.get("phase", "plain")] \
+        if sg2 else ()
 
     @tf.function(autograph=False)
     def step(reals, lod, beta, i):
-        return strategy.run(trainer.train_step, args=(reals, None, lod, beta, i))
+        return strategy.run(trainer.iteration, args=(reals, None, lod, beta, i), kwargs={"phases": phases})
 
     batch, res = spec["batch"], spec["resolution"]
     reals = tf.random.uniform([batch, res, res, 3], -1, 1)
@@ -104,6 +111,8 @@ def main() -> None:
     p.add_argument("--official-only", action="store_true", help="official channel counts only")
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--stylegan2", action="store_true", help="StyleGAN2 iterations (plain, with R1, with path "
+                   "length) at 32 and 64 with config-F channels and with the stylegan2-small preset")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -118,14 +127,17 @@ def main() -> None:
                                               (64, True)]
     if args.official_only:
         shapes = [s for s in shapes if s[1]]
+    if args.stylegan2:
+        shapes = [(32, False), (32, True), (64, True)]
     for res, official in shapes:
         for precision in ("off", "bf16"):
             # bfloat16 is emulated on CPUs without AVX512_BF16 (about 10x slower): fewer repeats.
             slow = (official and res >= 64) or (precision == "bf16" and official)
-            specs.append({"preset": "small", "resolution": res, "official_channels": official, "batch": 8,
-                          "precision": precision, "iters": 2 if slow else args.iters,
-                          "warmup": 1 if slow else args.warmup})
-    print(f"{'network':<22}{'precision':<10}{'s/iter':>8}{'img/s':>8}{'GFLOP/iter':>12}{'GFLOP/s':>9}"
+            for phase in ("plain", "r1", "pl") if args.stylegan2 else ("plain",):
+                specs.append({"preset": "stylegan2-small" if args.stylegan2 else "small", "resolution": res,
+                              "official_channels": official, "batch": 8, "precision": precision, "phase": phase,
+                              "iters": 2 if slow else args.iters, "warmup": 1 if slow else args.warmup})
+    print(f"{'network':<30}{'precision':<10}{'s/iter':>8}{'img/s':>8}{'GFLOP/iter':>12}{'GFLOP/s':>9}"
           f"{'of peak':>9}{'vs fp32':>9}{'peak MB':>9}")
     fp32_time = {}
     for spec in specs:
@@ -136,12 +148,14 @@ def main() -> None:
             continue
         r = json.loads(lines[0][7:])
         name = f"{'official' if r['official_channels'] else 'small'} {r['resolution']}x{r['resolution']} b{r['batch']}"
+        if args.stylegan2:
+            name = f"sg2 {name} {r['phase']}"
         peak = peak16 if r["precision"] == "bf16" else peak32
         key = (name,)
         if r["precision"] == "off":
             fp32_time[key] = r["sec_per_iter"]
         speedup = fp32_time.get(key, float("nan")) / r["sec_per_iter"]
-        print(f"{name:<22}{r['precision']:<10}{r['sec_per_iter']:>8.3f}{r['img_per_sec']:>8.1f}"
+        print(f"{name:<30}{r['precision']:<10}{r['sec_per_iter']:>8.3f}{r['img_per_sec']:>8.1f}"
               f"{r['flops'] / 1e9:>12.2f}{r['gflops_per_sec']:>9.1f}{100 * r['gflops_per_sec'] / peak:>8.1f}%"
               f"{speedup:>8.2f}x{r['peak_rss_mb']:>9.0f}", flush=True)
 

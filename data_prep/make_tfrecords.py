@@ -1,153 +1,21 @@
 #!/usr/bin/env python3
-"""Builds a StyleGAN training dataset (official multi-resolution TFRecords) from images.
+"""Builds a StyleGAN training dataset from a checkout: `python data_prep/make_tfrecords.py --help`.
 
-A thin command line over `stylegan_tf.data.builder.build_dataset`; see docs/datasets.md.
+A thin wrapper: the tool is `stylegan_tf.data.tool` (installed as `stylegan-dataset`); see docs/datasets.md.
 """
 
-from __future__ import annotations
-
-import argparse
 import os
-import signal
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from stylegan_tf.data.builder import (ALIGNMENTS, CROPS, OFFICIAL_SHUFFLE_SEED,  # noqa: E402
-                                      BuildOptions, build_dataset)
-from stylegan_tf.data.sources import SKIP_REASONS  # noqa: E402
-from stylegan_tf.errors import UserError  # noqa: E402
+from stylegan_tf.data.tool import main as _main  # noqa: E402
 
-EXAMPLES = """examples:
-  # FFHQ from the in-the-wild photos and the official landmark JSON (exact FFHQ alignment):
-  python data_prep/make_tfrecords.py --source ffhq/in-the-wild-images --landmarks ffhq-dataset-v2.json \\
-      --alignment ffhq-json --resolution 1024 --dest datasets/ffhq
-
-  # The official aligned 1024x1024 FFHQ PNGs (or any aligned square images), at 256x256:
-  python data_prep/make_tfrecords.py --source ffhq/images1024x1024 --alignment none --resolution 256 \\
-      --dest datasets/ffhq256
-
-  # Your own photos: MTCNN finds the faces, then the same alignment:
-  python data_prep/make_tfrecords.py --source my_photos.zip --alignment detect --faces all \\
-      --min-face-size 128 --resolution 256 --dest datasets/myfaces
-
-  # An official StyleGAN TFRecord dataset, cut to 256x256 and split into 8 shards per level:
-  python data_prep/make_tfrecords.py --from-tfrecords official/ffhq --resolution 256 --shards 8 \\
-      --dest datasets/ffhq256
-
-  # Check a dataset (levels, counts, shapes, labels, checksums, every record's CRC):
-  python data_prep/make_tfrecords.py --inspect datasets/ffhq
-
-  # Toy faces drawn by the project itself (no download):
-  python data_prep/make_tfrecords.py --source synthetic:faces --num-images 5000 --resolution 64 \\
-      --dest datasets/toyfaces
-
-skip reasons (skipped.jsonl, dataset.json):
-""" + "\n".join(f"  {code:20s} {text}" for code, text in SKIP_REASONS.items())
+COMMAND = ("python", "data_prep/make_tfrecords.py")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="make_tfrecords.py", description=__doc__.splitlines()[0], epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    io = p.add_argument_group("input and output")
-    io.add_argument("--source", metavar="PATH", help="folder (searched recursively) or zip of images, "
-                    "or synthetic:faces")
-    io.add_argument("--dest", metavar="DIR", help="dataset directory to create (its name is the file prefix)")
-    io.add_argument("--resolution", type=int, metavar="N", help="top resolution, a power of two 4..1024")
-    io.add_argument("--from-tfrecords", metavar="DIR", help="an existing (official) TFRecord dataset as input: "
-                    "re-shard and/or cut to a lower --resolution; records are copied unchanged")
-    io.add_argument("--inspect", metavar="DIR", help="print what a dataset holds, verify it, and exit")
-    io.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --dest")
-    io.add_argument("--save-aligned", metavar="DIR", help="also write every image's top level as a PNG")
-    io.add_argument("--shards", type=int, default=1, metavar="N", help="files per level (default 1, official)")
-    io.add_argument("--num-images", type=int, metavar="N", help="images to draw for a synthetic source")
-    io.add_argument("--seed", type=int, default=0, help="synthetic source: random stream (default 0)")
-
-    al = p.add_argument_group("alignment")
-    al.add_argument("--alignment", choices=ALIGNMENTS, default="none",
-                    help="none: resize only; ffhq-json: FFHQ alignment from --landmarks; detect: MTCNN landmarks "
-                         "then FFHQ alignment (default none)")
-    al.add_argument("--landmarks", metavar="FILE", help="ffhq-dataset-v2.json (68 landmarks per face)")
-    al.add_argument("--no-rotation", action="store_true", help="axis-aligned face crop (same centre and size)")
-    al.add_argument("--align-size", type=int, default=1024, metavar="N",
-                    help="size the face is aligned at before the levels are computed (default 1024, official)")
-    al.add_argument("--crop", choices=CROPS, default="center",
-                    help="alignment none: centre crop or black padding to a square (default center)")
-    al.add_argument("--faces", choices=("largest", "all"), default="largest",
-                    help="alignment detect: the largest face or all faces (default largest)")
-    al.add_argument("--min-face-size", type=int, default=64, metavar="PX",
-                    help="alignment detect: ignore faces whose box is smaller (default 64)")
-    al.add_argument("--allow-upscale", action="store_true", default=None,
-                    help="keep inputs (faces) smaller than --resolution instead of skipping them as too_small "
-                         "(always on for ffhq-json, as the official alignment)")
-    al.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3 = RGB (default), 1 = grayscale")
-
-    bd = p.add_argument_group("build")
-    bd.add_argument("--labels", metavar="FILE", help="JSON or CSV mapping file name to class (conditional)")
-    bd.add_argument("--workers", type=int, default=0, metavar="N", help="processes (default 0 = all cores)")
-    bd.add_argument("--shuffle-seed", type=int, default=OFFICIAL_SHUFFLE_SEED, metavar="N",
-                    help=f"seed of the one shuffle at write time (default {OFFICIAL_SHUFFLE_SEED}, official)")
-    bd.add_argument("--no-shuffle", action="store_true", help="keep the sorted input order")
-    bd.add_argument("--max-images", type=int, metavar="N", help="stop after writing N images")
-    bd.add_argument("--strict", action="store_true", help="fail at the first skipped input")
-    bd.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return p.parse_args(argv)
-
-
-def options_from_args(args: argparse.Namespace, argv: list[str]) -> BuildOptions:
-    """The build options of a parsed command line (a pure function)."""
-    missing = [flag for flag, value in (("--dest", args.dest), ("--resolution", args.resolution)) if value is None]
-    if missing:
-        raise UserError(f"Missing {' and '.join(missing)} (or use --inspect DIR). See --help.")
-    return BuildOptions(
-        dest=args.dest, resolution=args.resolution, source=args.source, alignment=args.alignment,
-        landmarks=args.landmarks, rotate=not args.no_rotation, crop=args.crop, faces=args.faces,
-        min_face_size=args.min_face_size, align_size=args.align_size, allow_upscale=args.allow_upscale,
-        channels=args.channels, labels=args.labels, workers=args.workers, shuffle=not args.no_shuffle,
-        shuffle_seed=args.shuffle_seed, max_images=args.max_images, num_images=args.num_images,
-        synthetic_seed=args.seed, shards=args.shards, strict=args.strict, save_aligned=args.save_aligned,
-        from_tfrecords=args.from_tfrecords, overwrite=args.overwrite, progress=not args.no_progress,
-        command_line=("python", "data_prep/make_tfrecords.py", *argv))
-
-
-def inspect(path: str) -> None:
-    from stylegan_tf.data.dataset import ImageDataset
-
-    dataset = ImageDataset(path)
-    print(dataset.describe(), flush=True)
-    print("Verifying every record (CRC, shape) and checksum ...", flush=True)
-    counts = dataset.verify(checksums=True, progress=sys.stdout.isatty())
-    print(f"OK: {len(counts)} levels, {next(iter(counts.values()))} images each.")
-
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt  # `kill` cleans up like Ctrl-C: nothing half-built is left behind
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
-    try:
-        if args.inspect:
-            inspect(args.inspect)
-            return 0
-        summary = build_dataset(options_from_args(args, argv))
-        print(summary.format())
-        return 0
-    except UserError as exc:
-        print(f"make_tfrecords.py: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("make_tfrecords.py: interrupted; nothing was published.", file=sys.stderr)
-        return 130
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+def main(argv=None) -> int:
+    return _main(argv, COMMAND)
 
 
 if __name__ == "__main__":

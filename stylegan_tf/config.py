@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from stylegan_tf.augment.presets import resolve_multipliers
 from stylegan_tf.errors import UserError
 
 FUSED_SCALE_CHOICES = ("auto", "always", "never")
@@ -255,6 +256,8 @@ class AugmentConfig:
     pipe:     str   = "bgc"    # Augmentation pipeline preset (official names: blit, geom, color, bg, bgc, ...).
     interval: int   = 4        # Minibatches between adjustments of p.
     kimg:     float = 500.0    # p can go from 0 to 1 in this many kimg (official ada_kimg; 100 when resuming).
+    # p, the heuristic's accumulator and the last r_t are saved in checkpoints: a resumed run continues
+    # with its p (the official code restarts at p = 0).
 
     def validate(self) -> "AugmentConfig":
         _check(self.mode in AUGMENT_MODES, "augment.mode", self.mode, f"must be one of {AUGMENT_MODES}")
@@ -263,6 +266,7 @@ class AugmentConfig:
         _check(isinstance(self.interval, int) and self.interval >= 1, "augment.interval", self.interval,
                "must be a positive integer")
         _check(self.kimg > 0, "augment.kimg", self.kimg, "must be positive")
+        resolve_multipliers(self.pipe)  # UserError naming augment.pipe for unknown / unimplemented presets.
         return self
 
 
@@ -343,6 +347,8 @@ def _from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
             kwargs[name] = _from_dict(type(default), value, f"{prefix}{name}.")
         elif isinstance(default, Mapping):
             kwargs[name] = {int(k): v for k, v in value.items()}
+        elif isinstance(default, tuple) and isinstance(value, (list, tuple)):
+            kwargs[name] = tuple(value)  # JSON has no tuples.
         else:
             kwargs[name] = value
     return cls(**kwargs)
@@ -373,6 +379,9 @@ def with_ablation(config: Config, letter: str) -> Config:
     configuration does not switch them off (C-F keep `mapping_layers` if non-zero).
     """
     key = letter.upper()
+    if getattr(config.network, "family", "stylegan1") != "stylegan1":
+        raise UserError(f"--ablation A-F are the StyleGAN v1 paper's configurations (Table 1); preset "
+                        f"{config.name!r} is {config.network.family}. Received: ablation={letter!r}")
     if key not in ABLATIONS:
         raise UserError(f"Unknown ablation configuration. Received: ablation={letter!r}; valid: {sorted(ABLATIONS)}")
     switches = dict(ABLATIONS[key])

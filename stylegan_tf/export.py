@@ -11,7 +11,8 @@
       w_avg(), const_noise()
   and the network config as `stylegan_tf_config.json` in the directory.
 - `load_generator(path)`: a `.keras` file, a SavedModel directory, a checkpoint
-  directory, or a training run directory (its latest checkpoint's Gs), returned as an
+  directory, a training run directory (its latest checkpoint's Gs), or an official
+  network pickle (`.pkl`, its Gs; `stylegan_tf.official.load_pickle`), returned as an
   object with the generator protocol: `config`, `num_layers`, `mapping`, `truncate`,
   `mix_styles`, `synthesis(w, noise_mode, noise)`, `noise_size()`, `const_noise()`.
   The same seed, psi and noise give the same images from every source.
@@ -33,8 +34,9 @@ CONFIG_FILE = "stylegan_tf_config.json"
 
 
 def float32_copy(G):
-    """A float32 Generator with G's weights (exports never carry a mixed-precision policy)."""
-    copy = type(G)(G.config, seed=G.seed, name=G.name, dtype="float32")
+    """A float32 Generator (or Discriminator) with G's weights (exports never carry a mixed-precision policy)."""
+    seed = {"seed": G.seed} if hasattr(G, "seed") else {}
+    copy = type(G)(G.config, name=G.name, dtype="float32", **seed)
     for target, source in zip(copy.weights, G.weights):
         target.assign(np.asarray(source.numpy(), dtype=target.dtype))
     return copy
@@ -121,6 +123,7 @@ class SavedModelGenerator:
     def truncate(self, w, psi=None, cutoff=None):
         psi = self.config.truncation_psi if psi is None else float(psi)
         cutoff = self.config.truncation_cutoff if cutoff is None else int(cutoff)
+        cutoff = self.num_layers if cutoff is None else cutoff   # None (StyleGAN2): every layer
         w = np.asarray(w, np.float32)
         if psi == 1.0:
             return w
@@ -170,14 +173,20 @@ def generator_from_checkpoint(checkpoint, group: str = "Gs"):
 
 
 def load_generator(path):
-    """Opens a generator from a `.keras` file, a SavedModel, a checkpoint or a run directory."""
+    """Opens a generator from a `.keras` file, a SavedModel, a checkpoint, a run directory, or an
+    official network pickle (`.pkl`: its Gs / G_ema, read by `stylegan_tf.official.load_pickle`)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"No generator at {path}: give a .keras file, a SavedModel directory, a training "
-                        f"checkpoint (checkpoints/ckpt-*) or a training run directory.")
+                        f"checkpoint (checkpoints/ckpt-*), a training run directory or an official .pkl.")
     if path.is_file():
+        if path.suffix == ".pkl":
+            from stylegan_tf.official import load_pickle
+
+            return load_pickle(path).Gs
         if path.suffix != ".keras":
-            raise UserError(f"{path} is not a .keras file (or a SavedModel/checkpoint/run directory).")
+            raise UserError(f"{path} is not a .keras file or an official .pkl (or a SavedModel/checkpoint/run "
+                            f"directory).")
         import keras
 
         families.register_keras_classes()

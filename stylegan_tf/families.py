@@ -21,9 +21,23 @@ from typing import Any, Mapping
 from stylegan_tf.errors import UserError
 
 
+class FamilyNotAvailable(UserError):
+    """A family's module does not exist in this version (a family still being written)."""
+
+
 def _resolve(path: str) -> Any:
     module, _, attr = path.partition(":")
-    obj = importlib.import_module(module)
+    try:
+        obj = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        # Only the module itself (or a package above it) missing means "not available"; a module
+        # that exists and fails on an import of its own keeps its error.
+        if error.name is None or not (module == error.name or module.startswith(error.name + ".")):
+            raise
+        users = [f.name for f in FAMILIES.values() if path in vars(f).values()]
+        raise FamilyNotAvailable(
+            f"The {' / '.join(users) or 'requested'} network family is not available in this version of "
+            f"stylegan_tf: {module} does not exist. Received: {path!r}; families: {sorted(FAMILIES)}") from error
     return getattr(obj, attr) if attr else obj
 
 
@@ -80,6 +94,15 @@ register_family(Family(
     trainer="stylegan_tf.training.stylegan2_trainer:StyleGAN2Trainer",
     official="stylegan_tf.networks.stylegan2.official_weights"))
 
+register_family(Family(
+    name="stylegan3", description="StyleGAN3 (Karras et al. 2021; configs T and R): alias-free generator with "
+                                  "Fourier-feature input and filtered non-linearities; StyleGAN2 residual D.",
+    config="stylegan_tf.networks.stylegan3.config:StyleGAN3Config",
+    generator="stylegan_tf.networks.stylegan3.generator:Generator",
+    discriminator="stylegan_tf.networks.stylegan3.discriminator:build_discriminator",
+    trainer="stylegan_tf.training.stylegan2_trainer:StyleGAN2Trainer",
+    official="stylegan_tf.networks.stylegan3.official_weights"))
+
 
 def get(name: str) -> Family:
     if name not in FAMILIES:
@@ -114,9 +137,19 @@ def build_discriminator(network_config: Any, **kwargs):
     return get(config.family).discriminator_class()(config, **kwargs)
 
 
-def register_keras_classes() -> None:
+def register_keras_classes() -> list[str]:
     """Imports every family's generator and discriminator modules, so that `.keras` files of
-    any family load with `keras.models.load_model` (their classes register on import)."""
+    any family load with `keras.models.load_model` (their classes register on import).
+
+    `import stylegan_tf` calls this once Keras is imported (`stylegan_tf.keras_registration`).
+    A family whose modules do not exist yet is skipped (using it raises `FamilyNotAvailable`).
+    Returns the `"family.generator"` / `"family.discriminator"` parts registered."""
+    registered = []
     for family in FAMILIES.values():
-        family.generator_class()
-        family.discriminator_class()
+        for part, load in (("generator", family.generator_class), ("discriminator", family.discriminator_class)):
+            try:
+                load()
+            except FamilyNotAvailable:
+                continue
+            registered.append(f"{family.name}.{part}")
+    return registered

@@ -7,6 +7,12 @@ Library functions (numpy in, uint8 numpy out) plus a thin command line:
     python -m stylegan_tf.generate noise        --network G.keras --seeds 1157,1012 --samples 100
     python -m stylegan_tf.generate truncation   --network G.keras --seeds 91,388 --psis 1,0.7,0.5,0,-0.5,-1
     python -m stylegan_tf.generate interpolate  --network G.keras --seeds 0,1,2 --space w --frames 30
+    python -m stylegan_tf.generate images       --network G.keras --projected-w out/proj/projected_w.npz
+
+`--projected-w` (images, style-mixing, truncation, interpolate) takes `projected_w.npz`
+files of `stylegan_tf.project` (or the official projector's): their w are rendered,
+used as the style-mixing rows, truncated, or walked through (in W) instead of seeds,
+with the projection's optimised noise (`--no-projected-noise`: the `--noise` mode).
 
 `--network` takes anything `stylegan_tf.export.load_generator` opens: a `.keras`
 generator, a SavedModel directory, or a training run directory / checkpoint (its
@@ -226,10 +232,41 @@ def class_labels(G, class_index: int | None, count: int, option: str = "--class"
 def map_latents(G, z: np.ndarray, labels: np.ndarray | None = None, psi: float | None = 1.0,
                 cutoff: int | None = None) -> np.ndarray:
     """w [N, num_layers, w_dim] float32 = truncate(mapping(z, labels), psi, cutoff); psi None = network default."""
-    w = G.mapping(z, labels) if labels is not None else G.mapping(z)
+    return truncate_w(G, G.mapping(z, labels) if labels is not None else G.mapping(z), psi, cutoff)
+
+
+def truncate_w(G, w, psi: float | None = 1.0, cutoff: int | None = None) -> np.ndarray:
+    """G.truncate(w, psi, cutoff) as float32 numpy; psi 1 leaves w as it is, None = network default."""
     if psi is None or float(psi) != 1.0:
         w = G.truncate(w, psi, cutoff)
     return np.asarray(w, np.float32)
+
+
+def load_projected(G, paths: str, use_file_noise: bool = True, noise_mode: str = "const",
+                   option: str = "--projected-w") -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Projected photos from comma-separated `projected_w.npz` files (`stylegan_tf.project`'s or the
+    official projector's): names `projected00`, ..., w [S, num_layers, w_dim] and flat noise
+    [S, noise_size]: the file's optimised noise when it has one and `use_file_noise`, else `noise_mode`'s
+    ("random": drawn from seed i, i = 0..S-1)."""
+    from stylegan_tf.project import load_projected_w
+
+    files = [p.strip() for p in str(paths).split(",") if p.strip()]
+    if not files:
+        raise UserError(f"{option} names no file. Received: {option}={paths!r}")
+    ws, noises = [], []
+    for path in files:
+        data = load_projected_w(path, int(G.num_layers), int(G.config.w_dim), option)
+        w = data["w"]
+        noise = data.get("noise") if use_file_noise else None
+        if noise is not None and noise.shape[-1] != int(G.noise_size()):
+            raise UserError(f"{option}: the noise in {path!r} has {noise.shape[-1]} values, this network "
+                            f"{G.noise_size()}: it was projected into another network.")
+        if noise is None:
+            noise = seed_noise(G, range(len(noises), len(noises) + len(w)), noise_mode)
+        ws.append(w)
+        noises.append(np.broadcast_to(noise, (len(w), noise.shape[-1])))
+    w, noise = np.concatenate(ws), np.concatenate(noises).astype(np.float32)
+    return [f"projected{i:02d}" for i in range(len(w))], w, noise
 
 
 def synthesize(G, w: np.ndarray, noise: np.ndarray, batch_size: int = 8, progress: bool = False,
@@ -277,8 +314,12 @@ def generate_images(G, seeds: Sequence[int], psi: float | None = None, cutoff: i
 
 def style_mixing(G, row_seeds: Sequence[int], col_seeds: Sequence[int], row_layers: Sequence[Sequence[int]],
                  psi: float = 1.0, cutoff: int | None = None, noise_mode: str = "const",
-                 class_index: int | None = None, batch_size: int = 8, progress: bool = False) -> dict:
+                 class_index: int | None = None, batch_size: int = 8, progress: bool = False,
+                 row_w: np.ndarray | None = None, row_noise: np.ndarray | None = None) -> dict:
     """Paper Figure 3: each row seed's w with `row_layers[r]` copied from each column seed's w.
+
+    `row_w` [R, L, D] (e.g. projected photos; truncated as the seeds') and their flat noise
+    `row_noise` [R, noise_size] replace the row seeds' w and noise; `row_seeds` then only names the rows.
 
     As the official figure, the defaults use no truncation and the constant noise; with
     noise "random" every cell keeps the noise of its row (destination) seed.
@@ -290,14 +331,19 @@ def style_mixing(G, row_seeds: Sequence[int], col_seeds: Sequence[int], row_laye
     if len(row_layers) != len(row_seeds):
         raise ValueError(f"Expected one layer list per row seed ({len(row_seeds)}). Received: {len(row_layers)}")
     labels = class_labels(G, class_index, len(row_seeds) + len(col_seeds))
-    w = map_latents(G, seed_latents(G, list(row_seeds) + list(col_seeds)), labels, psi, cutoff)
-    row_w, col_w = w[:len(row_seeds)], w[len(row_seeds):]
+    if row_w is None:
+        w = map_latents(G, seed_latents(G, list(row_seeds) + list(col_seeds)), labels, psi, cutoff)
+        row_w, col_w = w[:len(row_seeds)], w[len(row_seeds):]
+    else:
+        row_w = truncate_w(G, row_w, psi, cutoff)
+        col_w = map_latents(G, seed_latents(G, col_seeds), class_labels(G, class_index, len(col_seeds)), psi, cutoff)
     mixed_w = np.stack([np.asarray(G.mix_styles(np.repeat(row_w[r:r + 1], len(col_seeds), axis=0), col_w,
                                                 list(row_layers[r])), np.float32)
                         for r in range(len(row_seeds))])
-    row_noise, col_noise = seed_noise(G, row_seeds, noise_mode), seed_noise(G, col_seeds, noise_mode)
+    row_noise = seed_noise(G, row_seeds, noise_mode) if row_noise is None else np.asarray(row_noise, np.float32)
+    col_noise = seed_noise(G, col_seeds, noise_mode)
     mixed_noise = np.repeat(row_noise, len(col_seeds), axis=0)
-    all_w = np.concatenate([row_w, col_w, mixed_w.reshape((-1,) + w.shape[1:])])
+    all_w = np.concatenate([row_w, col_w, mixed_w.reshape((-1,) + row_w.shape[1:])])
     all_noise = np.concatenate([row_noise, col_noise, mixed_noise])
     images = synthesize(G, all_w, all_noise, batch_size, progress, desc="style mixing")
     r, k = len(row_seeds), len(col_seeds)
@@ -349,17 +395,20 @@ def noise_variation(G, seeds: Sequence[int], num_samples: int = 100, psi: float 
 
 def truncation_sweep(G, seeds: Sequence[int], psis: Sequence[float], cutoff: int | None = None,
                      noise_mode: str = "const", class_index: int | None = None, batch_size: int = 8,
-                     progress: bool = False) -> np.ndarray:
+                     progress: bool = False, w: np.ndarray | None = None,
+                     noise: np.ndarray | None = None) -> np.ndarray:
     """Paper Figure 8: images uint8 [S, P, H, W, C] of each seed at each psi.
 
     `cutoff` None truncates every layer, as the official figure
     (`w_avg + psi * (w - w_avg)` on all of w); the official figure uses the constant noise.
+    `w` [S, L, D] (e.g. projected photos) and flat `noise` [S, noise_size] replace the seeds'
+    w and noise; `seeds` then only names the rows.
     """
     cutoff = int(G.num_layers) if cutoff is None else int(cutoff)
     labels = class_labels(G, class_index, len(seeds))
-    w = map_latents(G, seed_latents(G, seeds), labels, 1.0)
+    w = map_latents(G, seed_latents(G, seeds), labels, 1.0) if w is None else np.asarray(w, np.float32)
     rows_w = np.stack([np.asarray(G.truncate(w, float(p), cutoff), np.float32) for p in psis], axis=1)
-    noise = np.repeat(seed_noise(G, seeds, noise_mode), len(psis), axis=0)
+    noise = np.repeat(seed_noise(G, seeds, noise_mode) if noise is None else noise, len(psis), axis=0)
     images = synthesize(G, rows_w.reshape((-1,) + w.shape[1:]), noise, batch_size, progress, desc="truncation")
     return images.reshape((len(seeds), len(psis)) + images.shape[1:])
 
@@ -403,14 +452,27 @@ def interpolation_points(num_seeds: int, frames: int, loop: bool = False) -> lis
 
 def interpolate(G, seeds: Sequence[int], frames: int = 30, space: str = "w", psi: float | None = None,
                 cutoff: int | None = None, noise_mode: str = "const", class_index: int | None = None,
-                loop: bool = False, batch_size: int = 8, progress: bool = False) -> np.ndarray:
+                loop: bool = False, batch_size: int = 8, progress: bool = False,
+                w: np.ndarray | None = None, noise: np.ndarray | None = None) -> np.ndarray:
     """Frames uint8 [F, H, W, C] walking through the seeds: lerp in W or slerp in Z (paper sec. 4).
 
     The noise is fixed for the whole walk (const, none, or the first seed's "random"
     noise), so only the latent moves. Truncation is applied to every frame's w.
+    `w` [S, L, D] (e.g. projected photos; space "w" only) and flat `noise` [1, noise_size]
+    replace the seeds' w and noise.
     """
     if space not in ("w", "z"):
         raise UserError(f"--space must be 'w' or 'z'. Received: --space={space!r}")
+    if w is not None:
+        if space != "w":
+            raise UserError(f"--projected-w walks in W: use --space w. Received: --space={space!r}")
+        points = interpolation_points(len(w), frames, loop)
+        src, dst = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+        t = np.array([p[2] for p in points], np.float32)[:, None, None]
+        w_points = truncate_w(G, w, psi, cutoff)
+        w_frames = w_points[src] + (w_points[dst] - w_points[src]) * t
+        noise = np.repeat(seed_noise(G, [0], noise_mode) if noise is None else noise[:1], len(points), axis=0)
+        return synthesize(G, w_frames.astype(np.float32), noise, batch_size, progress, desc="frames")
     points = interpolation_points(len(seeds), frames, loop)
     z = seed_latents(G, seeds)
     src, dst = np.array([p[0] for p in points]), np.array([p[1] for p in points])
@@ -443,6 +505,14 @@ def _common(parser: argparse.ArgumentParser, noise_default: str, trunc_help: str
                         "(for small networks; default: 1)")
 
 
+def _projected_options(parser: argparse.ArgumentParser, use: str) -> None:
+    parser.add_argument("--projected-w", default=None, help=f"projected_w.npz file(s) of stylegan_tf.project, "
+                        f"comma-separated: {use} (truncation default: 1 = off)")
+    parser.add_argument("--projected-noise", action=argparse.BooleanOptionalAction, default=True,
+                        help="render projected photos with the noise optimised with them (default: on; "
+                             "off: the --noise mode)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m stylegan_tf.generate",
@@ -460,7 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("images", help="one PNG per seed, and optionally a grid")
     _common(p, "random", "truncation psi (default: the network's, 0.7; 1 = off)")
-    p.add_argument("--seeds", required=True, help="seeds as lists and inclusive ranges, e.g. 0-99,200")
+    p.add_argument("--seeds", default=None, help="seeds as lists and inclusive ranges, e.g. 0-99,200 "
+                   "(required unless --projected-w)")
+    _projected_options(p, "rendered as projectedNN.png, before the seeds")
     p.add_argument("--grid", action="store_true", help="also write grid.png")
     p.add_argument("--grid-columns", type=int, default=None, help="columns of the grid (default: about square)")
 
@@ -474,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: coarse x3, middle x2, fine as the paper; for smaller networks or other row "
                    "counts, the groups the network has, spread over the rows)")
     p.add_argument("--layers", default=None, help="explicit layer range for every row, e.g. 0-3 (overrides --styles)")
+    _projected_options(p, "the rows (destinations) instead of --row-seeds")
 
     p = sub.add_parser("noise", help="paper Figure 4: noise realisations and their per-pixel std")
     _common(p, "random", "truncation psi (default: 1 = off, as the official figure)")
@@ -485,10 +558,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default=",".join(map(str, FIGURE8_SEEDS)), help="one row per seed")
     p.add_argument("--psis", default=",".join(f"{p:g}" for p in FIGURE8_PSIS),
                    help="psi values, one column each (default: 1,0.7,0.5,0,-0.5,-1); cutoff default: all layers")
+    _projected_options(p, "the rows instead of --seeds")
 
     p = sub.add_parser("interpolate", help="GIF (and MP4) walking between seeds")
     _common(p, "const", "truncation psi (default: the network's, 0.7; 1 = off)")
-    p.add_argument("--seeds", required=True, help="the seeds to walk through, in order")
+    p.add_argument("--seeds", default=None, help="the seeds to walk through, in order (or --projected-w)")
+    _projected_options(p, "the photos to walk through in W, in order, instead of --seeds")
     p.add_argument("--space", default="w", help="w (lerp in W) or z (slerp in Z) (default: w)")
     p.add_argument("--frames", type=int, default=30, help="frames per transition (default: 30)")
     p.add_argument("--fps", type=float, default=24.0, help="frames per second (default: 24)")
@@ -513,7 +588,12 @@ def run_command(args) -> list[str]:
     if args.command == "style-mixing":
         row_seeds, col_seeds = parse_seeds(args.row_seeds, "--row-seeds"), parse_seeds(args.col_seeds, "--col-seeds")
     else:
-        seeds = parse_seeds(args.seeds)
+        seeds = parse_seeds(args.seeds) if args.seeds is not None else []
+    projected_w = getattr(args, "projected_w", None)
+    if args.command in ("images", "interpolate") and not seeds and projected_w is None:
+        raise UserError(f"{args.command} needs --seeds (or --projected-w for projected photos).")
+    if args.command == "interpolate" and seeds and projected_w is not None:
+        raise UserError("interpolate walks through --seeds or through --projected-w photos: give one of them.")
     if args.command == "truncation":
         psis = parse_floats(args.psis, "--psis")
     if args.command == "interpolate":
@@ -521,7 +601,8 @@ def run_command(args) -> list[str]:
             raise UserError(f"--fps must be positive. Received: --fps={args.fps}")
         if args.space not in ("w", "z"):
             raise UserError(f"--space must be 'w' or 'z'. Received: --space={args.space!r}")
-        interpolation_points(len(seeds), args.frames, args.loop)
+        if projected_w is None:
+            interpolation_points(len(seeds), args.frames, args.loop)
     if args.command == "noise" and args.samples < 5:
         raise UserError(f"--samples must be at least 5. Received: --samples={args.samples}")
     G = load_network(args.network)
@@ -529,9 +610,19 @@ def run_command(args) -> list[str]:
     out = args.outdir
     written = []
     common = dict(class_index=args.class_index, batch_size=args.batch, progress=True)
+    projected = {}
+    if projected_w is not None:
+        names, w, noise = load_projected(G, projected_w, args.projected_noise, args.noise)
+        projected = dict(names=names, w=w, noise=noise, psi=1.0 if args.trunc is None else args.trunc)
 
     if args.command == "images":
         kept, seed_iter = [], iter(seeds)
+        if projected:
+            images = synthesize(G, truncate_w(G, projected["w"], projected["psi"], args.trunc_cutoff),
+                                projected["noise"], args.batch, True, desc="projected")
+            for name, image in zip(projected["names"], images):
+                written.append(figures.save_png(image, os.path.join(out, f"{name}.png")))
+            kept.append(images)
         for batch in iter_images(G, seeds, args.trunc, args.trunc_cutoff, args.noise, **common):
             for image in batch:
                 written.append(figures.save_png(image, os.path.join(out, f"seed{next(seed_iter):04d}.png")))
@@ -543,6 +634,8 @@ def run_command(args) -> list[str]:
 
     elif args.command == "style-mixing":
         n = int(G.num_layers)
+        if projected:
+            row_seeds = projected["names"]
         if args.layers is not None:
             layers = parse_layers(args.layers, n)
             row_layers, labels = [layers] * len(row_seeds), [f"layers {describe_layers(layers)}"] * len(row_seeds)
@@ -559,7 +652,8 @@ def run_command(args) -> list[str]:
             row_layers = [style_layers(name, n) for name in names]
             labels = [f"{name} {describe_layers(layers)}" for name, layers in zip(names, row_layers)]
         psi = 1.0 if args.trunc is None else args.trunc
-        result = style_mixing(G, row_seeds, col_seeds, row_layers, psi, args.trunc_cutoff, args.noise, **common)
+        result = style_mixing(G, row_seeds, col_seeds, row_layers, psi, args.trunc_cutoff, args.noise, **common,
+                              row_w=projected.get("w"), row_noise=projected.get("noise"))
         figure = figures.style_mixing_figure(result["row_images"], result["col_images"], result["mixed"],
                                              row_seeds, col_seeds, labels, zoom=args.zoom)
         written.append(figures.save_png(figure, os.path.join(out, "style-mixing.png")))
@@ -571,14 +665,18 @@ def run_command(args) -> list[str]:
         written.append(figures.save_png(figure, os.path.join(out, "noise.png")))
 
     elif args.command == "truncation":
-        images = truncation_sweep(G, seeds, psis, args.trunc_cutoff, args.noise, **common)
+        if projected:
+            seeds = projected["names"]
+        images = truncation_sweep(G, seeds, psis, args.trunc_cutoff, args.noise, **common,
+                                  w=projected.get("w"), noise=projected.get("noise"))
         label = "all layers" if args.trunc_cutoff is None else f"layers < {args.trunc_cutoff}"
         figure = figures.truncation_figure(images, seeds, psis, label, zoom=args.zoom)
         written.append(figures.save_png(figure, os.path.join(out, "truncation.png")))
 
     elif args.command == "interpolate":
-        frames = interpolate(G, seeds, args.frames, args.space, args.trunc, args.trunc_cutoff, args.noise,
-                             loop=args.loop, **common)
+        frames = interpolate(G, projected.get("names", seeds), args.frames, args.space,
+                             projected.get("psi", args.trunc), args.trunc_cutoff, args.noise, loop=args.loop,
+                             **common, w=projected.get("w"), noise=projected.get("noise"))
         stem = os.path.join(out, f"interpolation-{args.space}")
         written.append(figures.save_gif(frames, stem + ".gif", args.fps, zoom=args.zoom))
         mp4 = figures.save_mp4(frames, stem + ".mp4", args.fps, zoom=args.zoom)

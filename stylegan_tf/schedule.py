@@ -70,6 +70,15 @@ def optimizer_reset_needed(previous_lod: float, lod: float) -> bool:
     return (math.floor(previous_lod) != math.floor(lod)) or (math.ceil(previous_lod) != math.ceil(lod))
 
 
-def gs_beta(minibatch: int, g_ema_kimg: float) -> float:
-    """EMA decay of Gs: 0.5 ** (minibatch / (g_ema_kimg * 1000)), a half-life of g_ema_kimg kimg."""
-    return 0.5 ** (minibatch / (g_ema_kimg * 1000.0)) if g_ema_kimg > 0 else 0.0
+def gs_beta(minibatch: int, g_ema_kimg: float, cur_nimg: int = 0, rampup: float | None = None) -> float:
+    """EMA decay of Gs: 0.5 ** (minibatch / (g_ema_kimg * 1000)), a half-life of g_ema_kimg kimg.
+
+    With `rampup` (StyleGAN2-ADA `ema_rampup`, e.g. 0.05) the half-life is
+    min(g_ema_kimg * 1000, cur_nimg * rampup) images, cur_nimg counted before this step (ADA:
+    at step 0 Gs is a copy of G)."""
+    ema_nimg = g_ema_kimg * 1000.0
+    if rampup is not None:
+        ema_nimg = min(ema_nimg, cur_nimg * rampup)
+    if g_ema_kimg <= 0:
+        return 0.0
+    return 0.5 ** (minibatch / max(ema_nimg, 1e-8))

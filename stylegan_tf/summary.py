@@ -19,7 +19,25 @@ def _row(name, layer, shape):
     return name, _count(layer.trainable_weights), _count(nontrainable), shape
 
 
+def _family_rows(network):
+    """Rows of the (name, layer, output shape) triples of a network's `summary_layers()` (families
+    after v1; default: one row per child layer), then a row of its own weights outside them (w_avg)."""
+    if hasattr(network, "summary_layers"):
+        parts = network.summary_layers()
+    else:
+        parts = [(layer.name, layer, "-") for layer in network._flatten_layers(include_self=False, recursive=False)]
+    rows = [_row(name, layer, shape) for name, layer, shape in parts]
+    listed = {id(w) for _, layer, _ in parts for w in layer.weights}
+    rest = [w for w in network.weights if id(w) not in listed and "seed_generator" not in w.path]
+    if rest:
+        rows.append((", ".join(w.name for w in rest), _count([w for w in rest if w.trainable]),
+                     _count([w for w in rest if not w.trainable]), ", ".join(str(list(w.shape)) for w in rest)))
+    return rows
+
+
 def generator_rows(G) -> list[tuple[str, int, int, str]]:
+    if getattr(G, "family", "stylegan1") != "stylegan1":
+        return _family_rows(G)
     c = G.config
     rows = []
     mapping = G.mapping_network
@@ -41,6 +59,8 @@ def generator_rows(G) -> list[tuple[str, int, int, str]]:
 
 
 def discriminator_rows(D) -> list[tuple[str, int, int, str]]:
+    if getattr(D, "family", "stylegan1") != "stylegan1":
+        return _family_rows(D)
     c = D.config
     rows = []
     for r, layer in zip(range(2, c.resolution_log2 + 1), D.from_rgb):

@@ -20,6 +20,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from stylegan_tf import presets  # noqa: E402
+from stylegan_tf.presets import stylegan2 as stylegan2_presets  # noqa: E402
 from stylegan_tf.config import ABLATIONS, Config  # noqa: E402
 from stylegan_tf.errors import UserError  # noqa: E402
 
@@ -34,6 +35,14 @@ examples:
   # CelebA-HQ at 256x256 with WGAN-GP, paper configuration E, resumed after an interruption.
   python train.py --data datasets/celebahq --config celebahq --resolution 256 --ablation E
   python train.py --data datasets/celebahq --config celebahq --resolution 256 --ablation E --resume latest
+
+  # Fine-tune a published network (official .pkl) on a dataset of its resolution.
+  python train.py --data datasets/mine-1024 --config ffhq --resume-from karras2019stylegan-ffhq-1024x1024.pkl
+
+  # StyleGAN2: the CPU demo on synthetic faces; config F on FFHQ; ADA's 'auto' for any dataset.
+  python train.py --config stylegan2-small
+  python train.py --data datasets/ffhq --config stylegan2-ffhq --strategy mirrored --mixed-precision fp16
+  python train.py --data datasets/mine --config auto
 
   # See the networks and the schedule without training.
   python train.py --config ffhq --dry-run
@@ -51,15 +60,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--resolution", type=int, help="network resolution (default: the dataset's)")
     p.add_argument("--kimg", type=float, help="total length of training in thousands of real images")
     p.add_argument("--batch", type=int, help="global minibatch at every resolution (default: the preset's table)")
-    p.add_argument("--gamma", type=float, help="R1 weight (default 10)")
+    p.add_argument("--gamma", type=float, help="R1 weight (default: the preset's, 10 for ffhq)")
     p.add_argument("--lrate", type=float, help="learning rate of G and D at every resolution")
     p.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
                    help="random horizontal flips of the reals (default: the preset's, on)")
     p.add_argument("--growing", action=argparse.BooleanOptionalAction, default=True,
                    help="progressive growing (--no-growing trains at the full resolution from the start)")
+    p.add_argument("--aug", choices=["noaug", "ada", "fixed"],
+                   help="discriminator augmentation (StyleGAN2-ADA): ada = adaptive p, fixed = constant --p "
+                   "(default: the preset's, noaug; see docs/ada.md)")
+    p.add_argument("--p", type=float, help="augmentation probability: initial for --aug ada, constant for fixed")
+    p.add_argument("--target", type=float, help="ADA target of r_t = E[sign(D(reals))] (default 0.6)")
+    p.add_argument("--augpipe", help="augmentation pipeline: blit, geom, color, bg, bgc (default), noise, cutout")
+    p.add_argument("--ada-kimg", type=float, help="ADA speed: p can move by 1 in this many kimg (default 500; "
+                   "official fine-tuning/resume value 100)")
     p.add_argument("--strategy", default="default", help="default | mirrored | multiworker (reads TF_CONFIG)")
     p.add_argument("--mixed-precision", default="off", help="off | fp16 | bf16")
     p.add_argument("--resume", help="'latest' (newest run in --outdir) or a run/checkpoint directory")
+    p.add_argument("--resume-from", metavar="PKL", help="fine-tune an official network pickle: a new run starting "
+                   "from its G, D and Gs with fresh optimizers (v1: full resolution, no growing); the dataset "
+                   "must have its resolution (see docs/official-networks.md)")
     p.add_argument("--snapshot-kimg", type=float, help="network snapshot (checkpoint, export, metrics) every N kimg")
     p.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
     p.add_argument("--metrics", default="", help="comma-separated metrics at each network snapshot, e.g. swd16k "
@@ -79,9 +99,18 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
     """The resolved (Config, RunOptions) of a command line; pure, raises UserError on bad values."""
     from stylegan_tf.training.options import RunOptions
 
+    if args.resume and args.resume.endswith(".pkl"):
+        raise UserError(f"--resume continues a run of this library (a run or checkpoint directory, or 'latest'); "
+                        f"to start from an official network pickle use --resume-from {args.resume}")
     config = presets.get(args.config, ablation=args.ablation)
+    if args.ablation is not None and config.network.family != "stylegan1":
+        raise UserError(f"--ablation switches StyleGAN (v1) paper configurations; {args.config} is a "
+                        f"{config.network.family} preset.")
     overrides = {}
     resolution = args.resolution or dataset_resolution
+    if resolution is not None and args.config in stylegan2_presets.at_resolution:
+        # Presets resolved from the resolution (ADA 'auto'): rebuilt for it, before the overrides.
+        config = stylegan2_presets.at_resolution[args.config](resolution)
     if resolution is not None:
         if dataset_resolution is not None and resolution > dataset_resolution:
             raise UserError(f"--resolution {resolution} is above the dataset's {dataset_resolution}.")
@@ -103,6 +132,7 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
         overrides["training__mirror_augment"] = args.mirror
     if not args.growing:
         overrides["schedule__progressive"] = False
+    overrides.update(_augment_overrides(args, config.augment.mode))
     config = config.replace(**overrides)
     if config.schedule.lod_initial_resolution > config.network.resolution:
         config = config.replace(schedule__lod_initial_resolution=config.network.resolution)
@@ -120,11 +150,30 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
     return config, options
 
 
+def _augment_overrides(args: argparse.Namespace, preset_mode: str) -> dict:
+    """--aug, --p, --target, --augpipe, --ada-kimg -> `augment__*` overrides; options that the
+    mode would ignore are an error (as the official train.py)."""
+    mode = args.aug or preset_mode
+    out = {} if args.aug is None else {"augment__mode": args.aug}
+    if mode == "fixed" and args.p is None and args.aug is not None:
+        raise UserError("--aug fixed needs --p (the constant augmentation probability).")
+    for flag, value, field, modes in (("--p", args.p, "p", ("ada", "fixed")),
+                                      ("--target", args.target, "target", ("ada",)),
+                                      ("--augpipe", args.augpipe, "pipe", ("ada", "fixed")),
+                                      ("--ada-kimg", args.ada_kimg, "kimg", ("ada",))):
+        if value is not None:
+            if mode not in modes:
+                raise UserError(f"{flag} needs --aug {' or '.join(modes)}. Received: {flag} {value} with "
+                                f"augmentation mode {mode!r}")
+            out[f"augment__{field}"] = value
+    return out
+
+
 def run_description(config: Config, options) -> str:
     """The run directory's name after its number: preset, paper configuration, resolution, choices."""
     parts = [config.name]
     net = config.network
-    for letter, switches in ABLATIONS.items():
+    for letter, switches in ABLATIONS.items() if net.family == "stylegan1" else ():
         if letter != "F" and all(getattr(net, k) == v for k, v in switches.items() if k != "truncation_psi"):
             parts.append(f"config{letter}")
             break
@@ -180,7 +229,20 @@ def main(argv=None) -> int:
         placement = make_strategy(args.strategy)  # first: multi-worker needs it before other TF work
         dataset = open_training_data(args)
         config, options = config_from_args(args, dataset_resolution=dataset.resolution)
-        if config.network.label_size == 0 and dataset.label_size:
+        from stylegan_tf.hardware import warn_if_bf16_is_emulated
+
+        import tensorflow as tf
+
+        warn_if_bf16_is_emulated(options.mixed_precision, has_gpu=bool(tf.config.list_physical_devices("GPU")))
+        pretrained = None
+        if args.resume_from:
+            from stylegan_tf.official import load_pickle
+            from stylegan_tf.official.finetune import finetune_config
+
+            pretrained = load_pickle(args.resume_from)
+            config = finetune_config(config, pretrained, dataset)
+            options = dataclasses.replace(options, extra={**options.extra, "resume_from": args.resume_from})
+        elif config.network.label_size == 0 and dataset.label_size:
             config = config.replace(network__label_size=dataset.label_size).validate()
         outdir = Path(args.outdir)
         if options.resume:
@@ -193,7 +255,7 @@ def main(argv=None) -> int:
         else:
             run_dir = Path(tempfile.mkdtemp(prefix=f"stylegan-worker{placement.worker_index}-"))
         print(f"Run directory: {run_dir}\nSchedule:\n{loop.describe_schedule(config)}", flush=True)
-        summary = loop.run(config, options, run_dir, dataset, placement)
+        summary = loop.run(config, options, run_dir, dataset, placement, pretrained=pretrained)
         final = run_dir / f"network-snapshot-{summary['state']['cur_nimg'] // 1000:06d}.keras"
         print(f"Done: {summary['state']['cur_nimg'] / 1000:g} kimg in {run_dir}; final export {final}")
         return 0

@@ -228,11 +228,18 @@ def exported(tmp_path_factory):
 def test_same_seed_same_image_in_every_format(exported, fmt):
     Gs, paths = exported
     loaded = gen.load_network(paths[fmt])
+
+    def assert_same_images(actual, expected):
+        if fmt == "savedmodel":  # An optimised graph (fused, reordered float32 sums): rounding may flip a level.
+            np.testing.assert_allclose(actual.astype(int), expected.astype(int), atol=1)
+        else:                    # The same Keras layers and kernels: bit for bit.
+            np.testing.assert_array_equal(actual, expected)
+
     for mode in gen.NOISE_MODES:
         expected = gen.generate_images(Gs, [0, 1, 2], psi=0.6, noise_mode=mode)
-        np.testing.assert_array_equal(gen.generate_images(loaded, [0, 1, 2], psi=0.6, noise_mode=mode), expected)
+        assert_same_images(gen.generate_images(loaded, [0, 1, 2], psi=0.6, noise_mode=mode), expected)
     mixed = gen.style_mixing(loaded, [0], [1, 2], [[0, 1]])
-    np.testing.assert_array_equal(mixed["mixed"], gen.style_mixing(Gs, [0], [1, 2], [[0, 1]])["mixed"])
+    assert_same_images(mixed["mixed"], gen.style_mixing(Gs, [0], [1, 2], [[0, 1]])["mixed"])
 
 
 def test_load_network_errors(tmp_path):

@@ -10,6 +10,7 @@ importing this package):
 - `detect`    MTCNN face detection giving the five points the alignment needs.
 - `sources`   inputs: image folders and zips, the FFHQ landmark JSON, image decoding.
 - `builder`   the streaming, parallel dataset build behind `data_prep/make_tfrecords.py`.
+- `tool`      the dataset tool's command line (`stylegan-dataset`, `data_prep/make_tfrecords.py`).
 - `synthetic` procedural toy faces for the training demo (no downloads).
 - `dataset`   the `tf.data` input pipeline (`ImageDataset`).
 """

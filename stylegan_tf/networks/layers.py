@@ -137,6 +137,13 @@ def minibatch_stddev(x, group_size=4, num_new_features=1):
     return ops.concatenate([x, y], axis=-1)
 
 
+def resampled_shape(input_shape, resample, channels):
+    """[N, H, W, C] after a conv with `resample` None, "up" (x2) or "down" (/2), to `channels` maps."""
+    n, h, w = input_shape[0], input_shape[1], input_shape[2]
+    scale = {None: 1.0, "up": 2.0, "down": 0.5}[resample]
+    return (n, None if h is None else int(h * scale), None if w is None else int(w * scale), channels)
+
+
 @register
 class EqualizedDense(keras.layers.Layer):
     """Dense layer with equalized learning rate (ProGAN sec. 4.1; official `dense` + `apply_bias`).
@@ -152,12 +159,16 @@ class EqualizedDense(keras.layers.Layer):
         lr_multiplier: float. Learning-rate multiplier (0.01 in the mapping network). Defaults to 1.
         use_bias: bool. Defaults to True.
         activation: None/"linear" or "lrelu". Defaults to None.
+        bias_init: float. Initial value of the stored bias (StyleGAN2's style affine: 1). Defaults to 0.
+        act_gain: float. Gain applied after the activation (StyleGAN2 `bias_act`: sqrt(2) for lrelu,
+            with `gain=1`; v1 puts its gain in the weight instead). Defaults to 1.
 
     Call arguments:
         x: [N, in_features].
     """
 
-    def __init__(self, units, gain=SQRT2, lr_multiplier=1.0, use_bias=True, activation=None, **kwargs):
+    def __init__(self, units, gain=SQRT2, lr_multiplier=1.0, use_bias=True, activation=None, bias_init=0.0,
+                 act_gain=1.0, **kwargs):
         super().__init__(**kwargs)
         if int(units) < 1:
             raise ValueError(f"units must be positive. Received: units={units}")
@@ -169,6 +180,8 @@ class EqualizedDense(keras.layers.Layer):
         self.lr_multiplier = float(lr_multiplier)
         self.use_bias = bool(use_bias)
         self.activation = activation
+        self.bias_init = float(bias_init)
+        self.act_gain = float(act_gain)
 
     def build(self, input_shape):
         fan_in = int(input_shape[-1])
@@ -176,21 +189,25 @@ class EqualizedDense(keras.layers.Layer):
         self.kernel = self.add_weight(
             name="kernel", shape=(fan_in, self.units),
             initializer=keras.initializers.RandomNormal(0.0, 1.0 / self.lr_multiplier))
-        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") if self.use_bias else None
+        self.bias = (self.add_weight(name="bias", shape=(self.units,),
+                                     initializer=keras.initializers.Constant(self.bias_init))
+                     if self.use_bias else None)
 
     def call(self, x):
         # Equalized lr: effective W = stored W * gain / sqrt(fan_in) * lrmul.
         y = ops.matmul(x, ops.cast(self.kernel * self.weight_scale, x.dtype))
         if self.bias is not None:
             y = y + ops.cast(self.bias * self.lr_multiplier, y.dtype)
-        return _activate(y, self.activation)
+        y = _activate(y, self.activation)
+        return y * self.act_gain if self.act_gain != 1.0 else y
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "gain": self.gain,
-                "lr_multiplier": self.lr_multiplier, "use_bias": self.use_bias, "activation": self.activation}
+                "lr_multiplier": self.lr_multiplier, "use_bias": self.use_bias, "activation": self.activation,
+                "bias_init": self.bias_init, "act_gain": self.act_gain}
 
 
 @register
@@ -270,9 +287,7 @@ class EqualizedConv2D(keras.layers.Layer):
         return _activate(y, self.activation)
 
     def compute_output_shape(self, input_shape):
-        n, h, w = input_shape[0], input_shape[1], input_shape[2]
-        scale = {None: 1.0, "up": 2.0, "down": 0.5}[self.resample]
-        return (n, None if h is None else int(h * scale), None if w is None else int(w * scale), self.filters)
+        return resampled_shape(input_shape, self.resample, self.filters)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,

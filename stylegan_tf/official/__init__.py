@@ -1,7 +1,14 @@
-"""Published networks: the official variable names of every family, and (later) the pickles.
+"""Published networks: the official pickles and the official variable names of every family.
+
+    from stylegan_tf.official import load_pickle
+    nets = load_pickle("x.pkl")                # nets.G, nets.D, nets.Gs, nets.family, nets.config
 
     from stylegan_tf.official import load_official_generator, load_official_discriminator
     load_official_generator(G, variables)      # variables: official name -> numpy array
+
+`load_pickle` reads TensorFlow (v1, StyleGAN2) and PyTorch (stylegan2-ada-pytorch)
+pickles without either framework and without running anything they contain
+(`stylegan_tf.official.pickle_reader`); see `stylegan_tf.official.networks`.
 
 Each family's weight map lives beside its networks (`stylegan_tf.networks.<family>.
 official_weights`); these entry points dispatch on the network's `family`.
@@ -14,6 +21,7 @@ from typing import Mapping
 import numpy as np
 
 from stylegan_tf import families
+from stylegan_tf.official.networks import OfficialNetworks, load_pickle  # noqa: F401
 
 
 def load_official_generator(G, variables: Mapping[str, np.ndarray], **kwargs) -> None:

@@ -29,12 +29,16 @@ from stylegan_tf.errors import UserError
 
 CHECKPOINT_RE = re.compile(r"^ckpt-(\d{12})$")
 FORMAT_VERSION = 1
+# Groups a checkpoint written before they existed may lack; they then keep their initial values
+# ("augment": ADA's p and statistics, added after the first v1 checkpoints).
+OPTIONAL_GROUPS = ("augment",)
 
 
 def variable_groups(trainer) -> dict[str, list]:
-    """The variables a checkpoint holds, by group, in a stable order."""
-    return {"G": list(trainer.G.weights), "D": list(trainer.D.weights), "Gs": list(trainer.Gs.weights),
-            "g_opt": list(trainer.g_opt.variables), "d_opt": list(trainer.d_opt.variables)}
+    """The variables a checkpoint holds, by group, in a stable order: the trainer's
+    `checkpoint_variables()` (v1: G, D, Gs, g_opt, d_opt; StyleGAN2 adds a "state" group
+    with pl_mean, so v1 checkpoints keep their layout)."""
+    return trainer.checkpoint_variables()
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:
@@ -104,6 +108,8 @@ def load_checkpoint(trainer, checkpoint: Path) -> dict[str, Any]:
     check_compatible(meta, trainer.experiment, checkpoint)
     with np.load(checkpoint / "variables.npz") as data:
         for group, variables in variable_groups(trainer).items():
+            if group not in meta["layout"] and group in OPTIONAL_GROUPS:
+                continue
             layout = meta["layout"].get(group, [])
             if len(layout) != len(variables):
                 raise UserError(f"Checkpoint {checkpoint} holds {len(layout)} {group} variables, this run has "

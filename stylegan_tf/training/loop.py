@@ -17,8 +17,8 @@ therefore sees the same reals, latents and noise as the uninterrupted run. (Each
 restart reads the level from its first record again; records are shuffled when a
 dataset is written, and the shuffle buffer mixes them, so this costs no variety.)
 
-The step itself is `StyleGANTrainer.train_step` under `strategy.run` in one
-`tf.function`, traced once per (resolution, batch).
+The step itself is the trainer's `iteration` under `strategy.run` in one
+`tf.function`, traced once per (resolution, batch, `trainer.step_phases(step)`).
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def _all_finite(variables) -> bool:
     return all(np.all(np.isfinite(np.asarray(v.numpy()))) for v in variables if "float" in str(v.dtype))
 
 
-def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=None) -> dict[str, Any]:
+def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=None,
+        pretrained=None) -> dict[str, Any]:
     """Trains until `config.schedule.total_kimg`; returns a summary of the run.
 
     Args:
@@ -75,6 +76,9 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
         dataset: an opened dataset (`stylegan_tf.data.dataset.ImageDataset`).
         placement: a `make_strategy` result; created from `options.strategy` when None
             (multi-worker runs must create it first thing, before other TensorFlow work).
+        pretrained: `stylegan_tf.official.OfficialNetworks` to fine-tune (G, D, Gs copied in,
+            fresh optimizers; config from `official.finetune.finetune_config`); a checkpoint
+            given by `options.resume` takes precedence.
     """
     import keras
     import tensorflow as tf
@@ -112,6 +116,11 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
         source = _resolve_resume(options.resume, run_dir)
         state.update(ckpt.load_checkpoint(trainer, source))
         print(f"Resumed from {source} at kimg {state['cur_nimg'] / 1000:.1f}", flush=True)
+    elif pretrained is not None:
+        from stylegan_tf.official.finetune import copy_networks
+
+        copy_networks(trainer, pretrained)
+        print(f"Fine-tuning {pretrained.path} ({pretrained.family}): G, D, Gs loaded, fresh optimizers", flush=True)
 
     # Fixed latents for the snapshot grids (Gs, no truncation, fixed noise).
     cols, rows = options.grid_size
@@ -121,9 +130,12 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                    if net.label_size else None)
 
     # No data-dependent Python control flow in the step: autograph would only cost tracing time.
+    # `phases` (`trainer.step_phases(step)`, a tuple of Python values: which lazy regularisers run)
+    # is static: one trace per phase kind, so no step computes a branch it does not take.
     @tf.function(autograph=False)
-    def train_step(reals, labels, lod, beta, step):
-        per_replica = strategy.run(trainer.train_step, args=(reals, labels, lod, beta, step))
+    def train_step(reals, labels, lod, beta, step, phases):
+        per_replica = strategy.run(trainer.iteration, args=(reals, labels, lod, beta, step),
+                                   kwargs={"phases": phases})
         return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
 
     # Train.
@@ -170,12 +182,14 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                     real_grid_written = True
 
         reals, labels = _split_batch(next(reals_iter))
-        beta = gs_beta(phase.minibatch, train_cfg.g_ema_kimg)
+        beta = gs_beta(phase.minibatch, train_cfg.g_ema_kimg, state["cur_nimg"], train_cfg.g_ema_rampup)
         stats = train_step(reals, labels, tf.constant(phase.lod, tf.float32), tf.constant(beta, tf.float32),
-                           tf.constant(state["step"], tf.int64))
+                           tf.constant(state["step"], tf.int64), trainer.step_phases(state["step"]))
         stats = {k: float(v) for k, v in stats.items()}
         state["step"] += 1
         state["cur_nimg"] += phase.minibatch
+        reporter.progress(state["cur_nimg"], tick_start_nimg, tick_start_nimg + phase.tick_kimg * 1000, total_nimg,
+                          state["tick"] + 1)  # A bar toward the next tick, on a terminal.
         skipped = stats["nonfinite/D"] > 0 or stats["nonfinite/G"] > 0
         nonfinite_run = nonfinite_run + 1 if skipped else 0
         nonfinite_tick += int(skipped)
@@ -205,8 +219,7 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
             values["eta_sec"] = (total_nimg - state["cur_nimg"]) / max(values["img_per_sec"], 1e-9)
             reporter.tick(values, step=state["cur_nimg"] // 1000)
             state["time_total"] = now - start_time
-            images = trainer.Gs(grid_z, grid_labels, truncation_psi=1.0, noise_mode="const",
-                                resolution=phase.resolution, full_size=True)
+            images = trainer.snapshot_images(grid_z, grid_labels, phase.resolution)
             reporter.image_grid("fakes", np.asarray(images, np.float32), cols, state["cur_nimg"] // 1000,
                                 run_dir / "grids" / f"fakes{state['cur_nimg'] // 1000:06d}.png")
             summary["ticks"] += 1
@@ -250,7 +263,8 @@ def _snapshot_metrics(trainer, dataset, options, run_dir, phase, kimg, reporter)
 
     results = metrics.evaluate_snapshot(trainer.Gs, dataset, list(options.metrics), run_dir, kimg,
                                         num=options.metrics_num, resolution=phase.resolution,
-                                        inception=options.inception, distance=options.lpips)
+                                        inception=options.inception, distance=options.lpips,
+                                        progress=reporter.show_progress)
     scalars = {f"metrics/{k}": float(v) for k, v in _flatten(results).items() if isinstance(v, (int, float))}
     reporter.scalars(scalars, step=kimg)
     return results

@@ -16,6 +16,12 @@ State kept on replicas is changed only in cross-replica context (`merge_call`):
 `w_avg` (`w_avg <- lerp(mean w, w_avg, 0.995)` with the mean over the global batch,
 at every training forward of G, as the official graph does) and Gs
 (`Gs <- lerp(G, Gs, beta)` for trainables, copies of the non-trainable state).
+
+Discriminator augmentation (StyleGAN2-ADA, `config.augment`): every image D sees (reals, fakes,
+the R1 reals, the G step's fakes) goes through `augment_pipe` (`augmented_D`), drawn like the other
+random tensors for the global batch; R1 takes the gradient with respect to the un-augmented reals,
+through the augmentation, as official. The ADA statistics are summed over replicas and p is
+adjusted in cross-replica context (`_update_augment`); p lives in `augment_state` (checkpointed).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import keras
 import tensorflow as tf
 
 from stylegan_tf import families, losses
+from stylegan_tf.augment.adaptive import AugmentState
+from stylegan_tf.augment.pipeline import AugmentPipe, share_params
 from stylegan_tf.config import Config
 from stylegan_tf.networks.layers import downsample_box, upsample_nearest
 
@@ -32,6 +40,7 @@ MIXED_PRECISION = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfl
 # Sub-stream ids of the stateless random keys of one step.
 _D_Z, _D_MIX, _D_NOISE, _D_GP = 1, 2, 3, 4
 _G_Z, _G_MIX, _G_NOISE = 11, 12, 13
+_D_AUG, _G_AUG = 5, 14  # ADA augmentation of the D inputs of the D step / the G step (one sub-key per D call).
 
 
 def _state_pairs(target, source):
@@ -88,14 +97,23 @@ class StyleGANTrainer(keras.Model):
         self.Gs = families.build_generator(net, name="Gs", dtype=policy)
         for target, source in sum(_state_pairs(self.Gs, self.G), []):
             target.assign(source)
-        self.g_opt = self._make_optimizer("g_opt", config.schedule.g_lrate_base)
-        self.d_opt = self._make_optimizer("d_opt", config.schedule.d_lrate_base)
+        self.g_opt = self._make_optimizer("g_opt", config.schedule.g_lrate_base, self.lazy_ratio("G"))
+        self.d_opt = self._make_optimizer("d_opt", config.schedule.d_lrate_base, self.lazy_ratio("D"))
+        aug = config.augment
+        self.augment_pipe = None if aug.mode == "noaug" else AugmentPipe(aug.pipe, name="augment_pipe")
+        self.augment_state = AugmentState.from_augment_config(aug, name="augment_state")
+        self.augment_state.build()
         self.built = True
 
-    def _make_optimizer(self, name, learning_rate):
+    def lazy_ratio(self, network: str) -> float:
+        """Minibatch ratio c of lazy regularisation for "G" or "D": Adam runs with lr * c,
+        beta1 ** c, beta2 ** c (StyleGAN2). 1 here: v1 regularises in every step."""
+        return 1.0
+
+    def _make_optimizer(self, name, learning_rate, ratio=1.0):
         o = self.experiment.optimizer
-        adam = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=o.beta_1, beta_2=o.beta_2,
-                                     epsilon=o.epsilon, name=f"{name}_adam")
+        adam = keras.optimizers.Adam(learning_rate=learning_rate * ratio, beta_1=o.beta_1**ratio,
+                                     beta_2=o.beta_2**ratio, epsilon=o.epsilon, name=f"{name}_adam")
         if self.mixed_precision == "fp16":
             return keras.optimizers.LossScaleOptimizer(adam, name=name)
         return keras.optimizers.LossScaleOptimizer(adam, initial_scale=1.0, dynamic_growth_steps=2**30, name=name)
@@ -117,8 +135,24 @@ class StyleGANTrainer(keras.Model):
             net.lod.assign(lod)
 
     def set_learning_rates(self, g_lrate: float, d_lrate: float):
-        self.g_opt.learning_rate = g_lrate
-        self.d_opt.learning_rate = d_lrate
+        """The schedule's learning rates, times the lazy-regularisation ratios (`lazy_ratio`)."""
+        self.g_opt.learning_rate = g_lrate * self.lazy_ratio("G")
+        self.d_opt.learning_rate = d_lrate * self.lazy_ratio("D")
+
+    def checkpoint_variables(self) -> dict[str, list]:
+        """The variables a training checkpoint holds, by group, in a stable order."""
+        return {"G": list(self.G.weights), "D": list(self.D.weights), "Gs": list(self.Gs.weights),
+                "g_opt": list(self.g_opt.variables), "d_opt": list(self.d_opt.variables),
+                "augment": list(self.augment_state.weights)}
+
+    def step_phases(self, step: int) -> tuple:
+        """The static (Python) phase key of iteration `step`: the loop traces one step function
+        per key. v1 runs the same phases in every iteration: ()."""
+        return ()
+
+    def snapshot_images(self, z, labels, resolution):
+        """Gs images of the snapshot grids (no truncation, fixed noise), upsampled to full size."""
+        return self.Gs(z, labels, truncation_psi=1.0, noise_mode="const", resolution=resolution, full_size=True)
 
     # Random draws ---------------------------------------------------------------------
     def _random(self, step, stream):
@@ -157,12 +191,22 @@ class StyleGANTrainer(keras.Model):
             w = self.G.mix_at(w, self.G.mapping(z2, labels), crossover)
         return w, w_mean
 
+    def _noise(self, step, stream, global_batch, resolution):
+        """This replica's share of the per-layer noise maps of one G forward."""
+        key = self._random(step, stream)
+        return [self._global_normal(tf.random.experimental.stateless_fold_in(key, i), global_batch, [h, w_, 1])
+                for i, (h, w_) in enumerate(self._noise_shapes(resolution))]
+
+    def _noise_shapes(self, resolution):
+        return self.G.synthesis_network.noise_shapes(resolution)
+
+    def _synthesize(self, w, noise, resolution):
+        """G's synthesis in training, at the current resolution."""
+        return self.G.synthesis(w, resolution=resolution, noise=noise)
+
     def _fakes(self, step, streams, labels, global_batch, resolution):
         w, w_mean = self._fake_w(step, streams[:2], labels, global_batch, resolution)
-        key = self._random(step, streams[2])
-        noise = [self._global_normal(tf.random.experimental.stateless_fold_in(key, i), global_batch, [h, w_, 1])
-                 for i, (h, w_) in enumerate(self.G.synthesis_network.noise_shapes(resolution))]
-        return self.G.synthesis(w, resolution=resolution, noise=noise), w_mean
+        return self._synthesize(w, self._noise(step, streams[2], global_batch, resolution), resolution), w_mean
 
     # Cross-replica state updates --------------------------------------------------------
     def _update_w_avg(self, w_mean):
@@ -186,9 +230,48 @@ class StyleGANTrainer(keras.Model):
 
         tf.distribute.get_replica_context().merge_call(merge, args=(beta,))
 
+    # Discriminator augmentation (ADA) -------------------------------------------------------
+    def _augment(self, images, step, stream, index=0):
+        """The images as D sees them: the ADA pipeline with this step's p (the identity when
+        augment.mode is noaug), its parameters drawn for the global batch from
+        (seed, step, stream, index), this replica's share applied."""
+        if self.augment_pipe is None:
+            return images
+        ctx = tf.distribute.get_replica_context()
+        global_batch = int(images.shape[0]) * (ctx.num_replicas_in_sync if ctx is not None else 1)
+        key = tf.random.experimental.stateless_fold_in(self._random(step, stream), index)
+        _, height, width, channels = (int(d) for d in images.shape)
+        params = self.augment_pipe.sample(key, global_batch, self.augment_state.current_p(), height, width,
+                                          channels)
+        return self.augment_pipe.apply(images, share_params(params, lambda v: self._share(v, global_batch)))
+
+    def augmented_D(self, step, stream):
+        """D behind the augmentation, for the losses: its n-th call augments with sub-key n. D itself
+        when augment.mode is noaug."""
+        return self.D if self.augment_pipe is None else _AugmentedD(self, step, stream)
+
+    def _update_augment(self, real_scores, step, global_batch):
+        """Adds sign(D(reals)) of this step to the heuristic (summed over replicas) and, every
+        `augment.interval` steps, moves p (ada); returns the step's augmentation statistics."""
+        signs = tf.stack([tf.reduce_sum(tf.sign(real_scores)), tf.cast(tf.size(real_scores), tf.float32)])
+
+        def merge(strategy, signs, step):
+            total = strategy.reduce(tf.distribute.ReduceOp.SUM, signs, axis=None)
+            step = strategy.experimental_local_results(step)[0] if hasattr(step, "values") else step
+            self.augment_state.update(total[0], total[1], step, global_batch)
+
+        tf.distribute.get_replica_context().merge_call(merge, args=(signs, step))
+        return {"augment/p": self.augment_state.current_p(), "augment/rt": tf.identity(self.augment_state.rt),
+                "augment/signs_real": signs[0] / signs[1]}
+
     # The iteration ------------------------------------------------------------------------
     def train_step(self, reals, labels, lod, gs_beta, step):
-        """One D step, the Gs update and one G step (per replica).
+        """`iteration` under its former name (v1 only: the families with a Keras `fit()` path
+        use `train_step(data)` for that)."""
+        return self.iteration(reals, labels, lod, gs_beta, step)
+
+    def iteration(self, reals, labels, lod, gs_beta, step, phases=()):
+        """One D step, the Gs update and one G step (per replica): what the loop calls.
 
         Args:
             reals: this worker's reals [B_worker, H, W, C] float in [-1, 1]; H sets the resolution.
@@ -197,6 +280,7 @@ class StyleGANTrainer(keras.Model):
                 their own `lod` variables, which the loop sets (`set_lod`).
             gs_beta: scalar float32 EMA decay of Gs for this minibatch.
             step: scalar int64 iteration index (keys the random draws).
+            phases: `step_phases(step)` (unused: the same every iteration).
         Returns:
             dict of per-replica scalar statistics.
         """
@@ -212,13 +296,14 @@ class StyleGANTrainer(keras.Model):
 
         # D step.
         fakes, w_mean_d = self._fakes(step, (_D_Z, _D_MIX, _D_NOISE), labels, global_batch, resolution)
+        d_seen = self.augmented_D(step, _D_AUG)
         with tf.GradientTape() as tape:
             scale = self.d_opt.dynamic_scale
             if loss_cfg.d_loss == "logistic_r1":
-                d_loss, d_stats = losses.d_logistic_r1(self.D, reals, fakes, labels, loss_cfg.r1_gamma, scale)
+                d_loss, d_stats = losses.d_logistic_r1(d_seen, reals, fakes, labels, loss_cfg.r1_gamma, scale)
             else:
                 mix = tf.random.stateless_uniform([global_batch, 1, 1, 1], self._random(step, _D_GP))
-                d_loss, d_stats = losses.d_wgan_gp(self.D, reals, fakes, labels, self._share(mix, global_batch),
+                d_loss, d_stats = losses.d_wgan_gp(d_seen, reals, fakes, labels, self._share(mix, global_batch),
                                                    loss_cfg.wgan_lambda, loss_cfg.wgan_epsilon,
                                                    loss_cfg.wgan_target, scale)
             d_avg = tf.nn.compute_average_loss(d_loss, global_batch_size=global_batch)
@@ -229,12 +314,13 @@ class StyleGANTrainer(keras.Model):
         self._update_gs(gs_beta)
 
         # G step.
+        g_seen = self.augmented_D(step, _G_AUG)
         with tf.GradientTape() as tape:
             fakes, w_mean_g = self._fakes(step, (_G_Z, _G_MIX, _G_NOISE), labels, global_batch, resolution)
             if loss_cfg.g_loss == "logistic_ns":
-                g_loss, g_stats = losses.g_logistic_ns(self.D, fakes, labels)
+                g_loss, g_stats = losses.g_logistic_ns(g_seen, fakes, labels)
             else:
-                g_loss, g_stats = losses.g_wgan(self.D, fakes, labels)
+                g_loss, g_stats = losses.g_wgan(g_seen, fakes, labels)
             g_avg = tf.nn.compute_average_loss(g_loss, global_batch_size=global_batch)
             g_scaled = self.g_opt.scale_loss(g_avg)
         g_finite = _apply(self.g_opt, tape.gradient(g_scaled, self.G.trainable_variables),
@@ -252,6 +338,7 @@ class StyleGANTrainer(keras.Model):
         for name in ("r1_penalty", "gradient_penalty"):
             if name in d_stats:
                 stats[f"loss/{name}"] = tf.reduce_mean(d_stats[name])
+        stats.update(self._update_augment(d_stats["real_scores"], step, global_batch))
         return stats
 
     def _share_worker(self, tensor, worker_batch):
@@ -263,3 +350,15 @@ class StyleGANTrainer(keras.Model):
         rid = ctx.replica_id_in_sync_group % local
         shaped = tf.reshape(tensor, [worker_batch // local, local] + tensor.shape[1:].as_list())
         return tf.gather(shaped, rid, axis=1)
+
+
+class _AugmentedD:
+    """D(augment(images), labels) for the losses; the n-th call uses the n-th sub-key of its stream."""
+
+    def __init__(self, trainer, step, stream):
+        self.trainer, self.step, self.stream, self.calls = trainer, step, stream, 0
+
+    def __call__(self, images, labels=None, **kwargs):
+        images = self.trainer._augment(images, self.step, self.stream, self.calls)
+        self.calls += 1
+        return self.trainer.D(images, labels, **kwargs)

@@ -28,18 +28,14 @@ Every official variable must be consumed and every weight of ours set, or a
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 
 from stylegan_tf.config import FUSED_SCALE_CHOICES, NetworkConfig
 from stylegan_tf.errors import UserError
-
-Converter = Callable[[np.ndarray], np.ndarray]
-
-
-def _same(x: np.ndarray) -> np.ndarray:
-    return x
+from stylegan_tf.official.weight_plan import Converter, WeightPlan, apply_plan
+from stylegan_tf.official.weight_plan import same as _same
 
 
 def _nchw_to_nhwc(x: np.ndarray) -> np.ndarray:
@@ -64,15 +60,8 @@ def _dense_from_nchw_flatten(x: np.ndarray) -> np.ndarray:
     return x.reshape(channels, 4, 4, out).transpose(1, 2, 0, 3).reshape(fan_in, out)
 
 
-class _Plan:
-    """Official name -> (our variable, official shape, converter)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, tuple[object, tuple[int, ...], Converter]] = {}
-        self.ignored: set[str] = set()
-
-    def add(self, name: str, variable, shape, convert: Converter = _same) -> None:
-        self.entries[name] = (variable, tuple(int(s) for s in shape), convert)
+class _Plan(WeightPlan):
+    """Official name -> (our variable, official shape, converter), with v1's layer helpers."""
 
     def add_epilogue(self, scope: str, epilogue) -> None:
         self.add(f"{scope}/bias", epilogue.bias, epilogue.bias.shape)
@@ -154,27 +143,7 @@ def _discriminator_plan(D) -> _Plan:
     return plan
 
 
-def _apply(plan: _Plan, variables: Mapping[str, np.ndarray], what: str) -> None:
-    names = set(variables)
-    missing = sorted(set(plan.entries) - names)
-    unexpected = sorted(names - set(plan.entries) - plan.ignored)
-    misshaped = []
-    for name, (variable, shape, convert) in plan.entries.items():
-        if name in variables and tuple(np.shape(variables[name])) != shape:
-            misshaped.append(f"{name}: expected {shape}, received {tuple(np.shape(variables[name]))}")
-    problems = []
-    if missing:
-        problems.append(f"missing {len(missing)}: {missing[:12]}{' ...' if len(missing) > 12 else ''}")
-    if unexpected:
-        problems.append(f"unexpected {len(unexpected)}: {unexpected[:12]}{' ...' if len(unexpected) > 12 else ''}")
-    if misshaped:
-        problems.append(f"misshaped {len(misshaped)}: {misshaped[:12]}")
-    if problems:
-        raise UserError(f"Official {what} weights do not match this network configuration; "
-                        + "; ".join(problems))
-    for name, (variable, shape, convert) in plan.entries.items():
-        value = convert(np.asarray(variables[name], dtype=np.float32))
-        variable.assign(np.ascontiguousarray(value).reshape(variable.shape))
+_apply = apply_plan
 
 
 def _strip_prefix(variables: Mapping[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

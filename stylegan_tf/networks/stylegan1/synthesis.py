@@ -23,9 +23,8 @@ from keras import ops
 from stylegan_tf.config import NetworkConfig
 from stylegan_tf.networks.layers import (SQRT2, EqualizedConv2D, EqualizedDense, blur, build_dims, lerp_clip,
                                          register, upsample_nearest)
+from stylegan_tf.networks.noise import NOISE_MODES, NoiseInputs  # noqa: F401 (NOISE_MODES re-exported)
 from stylegan_tf.networks.stylegan1.adain import LayerEpilogue
-
-NOISE_MODES = ("random", "const", "none")
 
 
 def layer_resolution(layer_index: int) -> int:
@@ -147,7 +146,7 @@ class SynthesisBlock(keras.layers.Layer):
 
 
 @register
-class SynthesisNetwork(keras.layers.Layer):
+class SynthesisNetwork(NoiseInputs, keras.layers.Layer):
     """w to images, at any resolution of the progressive schedule.
 
     Args:
@@ -190,31 +189,19 @@ class SynthesisNetwork(keras.layers.Layer):
             build_dims(to_rgb, (None, 2**r, 2**r, self.config.nf(r - 1)))
         self.lod = self.add_weight(name="lod", shape=(), initializer="zeros", trainable=False)
 
-    # Noise bookkeeping -------------------------------------------------------------
+    # Noise bookkeeping (`NoiseInputs`) -----------------------------------------------
+    @property
+    def noise_enabled(self):
+        return self.config.use_noise
+
     def noise_shapes(self, resolution=None):
         """[(h, w)] of the noise map of each layer used at `resolution` (default: full)."""
         r = resolution_log2(resolution or self.config.resolution, self.config)
         return [(layer_resolution(i), layer_resolution(i)) for i in range(2 * r - 2)]
 
-    def noise_size(self, resolution=None):
-        """Number of noise values per sample at `resolution`: the length of a flat noise vector."""
-        return sum(h * w for h, w in self.noise_shapes(resolution))
-
-    def split_noise(self, flat, resolution=None):
-        """A flat [N, noise_size] tensor to the per-layer list of [N, h, w, 1] maps."""
-        maps, offset = [], 0
-        for h, w in self.noise_shapes(resolution):
-            maps.append(ops.reshape(flat[:, offset: offset + h * w], [-1, h, w, 1]))
-            offset += h * w
-        return maps
-
-    def const_noise(self, resolution=None):
-        """The fixed noise maps as one flat [1, noise_size] tensor (layers without noise give zeros)."""
-        parts = []
-        for layer, (h, w) in zip(self.epilogues(), self.noise_shapes(resolution)):
-            parts.append(ops.reshape(ops.convert_to_tensor(layer.noise.fixed_noise), [1, h * w])
-                         if layer.noise is not None else ops.zeros((1, h * w)))
-        return ops.concatenate(parts, axis=1)
+    def fixed_noise_maps(self):
+        """Per layer, its fixed noise map [1, h, w, 1] (None for layers without noise)."""
+        return [layer.noise.fixed_noise if layer.noise is not None else None for layer in self.epilogues()]
 
     def epilogues(self):
         """The per-layer epilogues in layer order (layer i of the official network)."""
@@ -222,23 +209,6 @@ class SynthesisNetwork(keras.layers.Layer):
         for block in self.blocks:
             layers += [block.epilogue0, block.epilogue1]
         return layers
-
-    def _resolve_noise(self, batch, num_layers, resolution, noise_mode, noise):
-        if noise is not None:
-            if not isinstance(noise, (list, tuple)):
-                noise = self.split_noise(noise, resolution)
-            if len(noise) != num_layers:
-                raise ValueError(f"Expected {num_layers} noise maps for resolution {resolution}. "
-                                 f"Received: {len(noise)}")
-            return list(noise), True
-        if noise_mode not in NOISE_MODES:
-            raise ValueError(f"noise_mode must be one of {NOISE_MODES}. Received: noise_mode={noise_mode!r}")
-        if noise_mode == "const" or not self.config.use_noise:
-            return [None] * num_layers, True
-        if noise_mode == "none":
-            return [None] * num_layers, False
-        return [keras.random.normal((batch, h, w, 1), dtype=self.compute_dtype, seed=self.seed_generator)
-                for h, w in self.noise_shapes(resolution)], True
 
     # Forward -----------------------------------------------------------------------
     def call(self, w, resolution=None, noise_mode="random", noise=None, full_size=False):

@@ -74,8 +74,7 @@ class StyleGAN2Config:
         """A `StyleGAN2Config` from itself or from its dict (as stored in `.keras` files), validated."""
         if isinstance(value, cls):
             return value.validate()
-        config = _from_dict(cls, value, "network.")
-        return dataclasses.replace(config, resample_filter=tuple(config.resample_filter)).validate()
+        return _from_dict(cls, value, "network.").validate()
 
     def validate(self) -> "StyleGAN2Config":
         p = "network."

@@ -1,0 +1,206 @@
+"""ADA in the training step: augmented D inputs, the p heuristic, checkpoints, exact resume, mirrored."""
+
+import argparse
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylegan_tf import presets
+from stylegan_tf.augment.adaptive import ada_adjust
+from stylegan_tf.errors import UserError
+from stylegan_tf.training import checkpoint as ckpt
+from stylegan_tf.training.trainer import StyleGANTrainer, _AugmentedD
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = presets.get("tiny")
+
+
+def _trainer(config, seed=1):
+    trainer = StyleGANTrainer(config, seed=seed)
+    trainer.build_optimizers()
+    trainer.set_lod(1.0)
+    return trainer
+
+
+def _stepper(trainer):
+    @tf.function(autograph=False)
+    def step(reals, i):
+        return trainer.train_step(reals, None, tf.constant(1.0), tf.constant(0.9), i)
+
+    return lambda reals, i: {k: float(v) for k, v in step(reals, tf.constant(i, tf.int64)).items()}
+
+
+def _reals(i):
+    return tf.random.stateless_uniform([8, 8, 8, 3], [i, 5], -1.0, 1.0)
+
+
+def _ada(**fields):
+    return TINY.replace(**{f"augment__{k}": v for k, v in {"mode": "ada", **fields}.items()}).validate()
+
+
+def test_noaug_leaves_d_untouched():
+    trainer = _trainer(TINY)
+    assert trainer.augment_pipe is None and trainer.augmented_D(tf.constant(0, tf.int64), 5) is trainer.D
+    stats = _stepper(trainer)(_reals(0), 0)
+    assert stats["augment/p"] == 0.0 and stats["augment/signs_real"] in (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5,
+                                                                         0.75, 1.0)
+
+
+def test_ada_moves_p_by_the_official_step_from_the_real_signs():
+    trainer = _trainer(_ada(p=0.5, interval=2, kimg=1.0))
+    step = _stepper(trainer)
+    p, signs = 0.5, []
+    for i in range(6):
+        stats = step(_reals(i), i)
+        signs.append(stats["augment/signs_real"])
+        if (i + 1) % 2 == 0:
+            r_t = float(np.mean(signs[-2:]))
+            p = ada_adjust(p, r_t, 0.6, 8, 2, 1.0)
+            assert stats["augment/rt"] == pytest.approx(r_t, abs=1e-6)
+        assert stats["augment/p"] == pytest.approx(p, abs=1e-6), (i, stats)
+        assert np.isfinite(stats["loss/D"]) and np.isfinite(stats["loss/G"])
+    assert p != 0.5
+
+
+def test_augmented_d_sees_augmented_images():
+    trainer = _trainer(TINY.replace(augment__mode="fixed", augment__p=1.0).validate())
+    images = _reals(1)
+    step = tf.constant(0, tf.int64)
+    seen = trainer._augment(images, step, 5)
+    assert np.abs(seen.numpy() - images.numpy()).max() > 0.1
+    np.testing.assert_array_equal(trainer._augment(images, step, 5).numpy(), seen.numpy())
+    assert np.abs(trainer._augment(images, step, 5, index=1).numpy() - seen.numpy()).max() > 0.1
+    calls = []
+    recorder = SimpleNamespace(_augment=trainer._augment, D=lambda x, labels=None: calls.append(x))
+    wrapped = _AugmentedD(recorder, step, 5)
+    wrapped(images)
+    wrapped(images)
+    np.testing.assert_array_equal(calls[0].numpy(), seen.numpy())
+    assert np.abs(calls[1].numpy() - calls[0].numpy()).max() > 0.1
+
+
+@pytest.mark.slow
+def test_checkpoint_holds_p_and_resume_is_exact(tmp_path):
+    config = _ada(p=0.3, interval=3, kimg=1.0)
+    a = _trainer(config)
+    ckpt.save_checkpoint(a, tmp_path / "a", {"cur_nimg": 0, "step": 0})
+    b = _trainer(config, seed=1)
+    ckpt.load_checkpoint(b, ckpt.list_checkpoints(tmp_path / "a")[-1])
+    step_a, step_b = _stepper(a), _stepper(b)
+    for i in range(3):
+        step_a(_reals(i), i)
+    for i in range(2):
+        step_b(_reals(i), i)
+    assert b.augment_state.signs.numpy()[1] == 16  # two minibatches accumulated, mid-interval
+    ckpt.save_checkpoint(b, tmp_path / "b", {"cur_nimg": 16, "step": 2})
+    c = _trainer(_ada(p=0.0, interval=3, kimg=1.0), seed=1)  # p comes from the checkpoint, not the config
+    ckpt.load_checkpoint(c, ckpt.list_checkpoints(tmp_path / "b")[-1])
+    np.testing.assert_array_equal(c.augment_state.signs.numpy(), b.augment_state.signs.numpy())
+    assert float(c.augment_state.p) == pytest.approx(0.3)
+    _stepper(c)(_reals(2), 2)
+    assert float(a.augment_state.p) != pytest.approx(0.3)  # moved at the third step
+    for x, y in zip(a.augment_state.weights + a.G.weights + a.D.weights,
+                    c.augment_state.weights + c.G.weights + c.D.weights):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_checkpoint_without_the_augment_group_still_loads(tmp_path):
+    import json
+
+    trainer = _trainer(TINY)
+    path = ckpt.save_checkpoint(trainer, tmp_path, {"cur_nimg": 0, "step": 0})
+    meta = json.loads((path / "meta.json").read_text())
+    del meta["layout"]["augment"]
+    (path / "meta.json").write_text(json.dumps(meta))
+    other = _trainer(_ada(p=0.2))
+    ckpt.load_checkpoint(other, path)
+    assert float(other.augment_state.p) == pytest.approx(0.2)
+
+
+def _args(*argv):
+    from stylegan_tf.train import parse_args
+
+    return parse_args(["--config", "tiny", *argv])
+
+
+def test_command_line_options():
+    from stylegan_tf.train import config_from_args
+
+    config, _ = config_from_args(_args("--aug", "ada", "--p", "0.1", "--target", "0.7", "--augpipe", "bg",
+                                       "--ada-kimg", "100"), dataset_resolution=8)
+    assert (config.augment.mode, config.augment.p, config.augment.target, config.augment.pipe,
+            config.augment.kimg) == ("ada", 0.1, 0.7, "bg", 100.0)
+    config, _ = config_from_args(_args("--aug", "fixed", "--p", "0.4"), dataset_resolution=8)
+    assert (config.augment.mode, config.augment.p) == ("fixed", 0.4)
+    assert config_from_args(_args(), dataset_resolution=8)[0].augment.mode == "noaug"
+    for argv, match in ((("--p", "0.3"), "--p"), (("--aug", "fixed", "--p", "0.2", "--target", "0.5"), "--target"),
+                        (("--aug", "fixed"), "needs --p"),
+                        (("--aug", "ada", "--augpipe", "bgcf"), "not implemented"),
+                        (("--aug", "ada", "--augpipe", "xyz"), "Unknown augmentation pipeline"),
+                        (("--aug", "ada", "--p", "1.5"), "augment.p")):
+        with pytest.raises(UserError, match=match):
+            config_from_args(_args(*argv), dataset_resolution=8)
+    with pytest.raises(SystemExit):
+        _args("--aug", "sometimes")
+    assert isinstance(_args("--aug", "ada"), argparse.Namespace)
+
+
+MIRRORED = textwrap.dedent("""
+    import numpy as np, tensorflow as tf
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from stylegan_tf import presets
+    from stylegan_tf.training.trainer import StyleGANTrainer
+    keras.utils.set_random_seed(0)
+    cfg = presets.get("tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5, schedule__d_lrate_base=0.5,
+                                      augment__mode="ada", augment__p=0.6, augment__interval=2, augment__kimg=1.0)
+    def make(strategy):
+        with strategy.scope():
+            t = StyleGANTrainer(cfg, seed=3)
+            t.build_optimizers()
+        return t
+    one, two = tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    single, mirror = make(one), make(two)
+    for a, b in zip(mirror.G.weights + mirror.D.weights + mirror.Gs.weights,
+                    single.G.weights + single.D.weights + single.Gs.weights):
+        a.assign(b.numpy())
+    def stepper(strategy, tr):
+        @tf.function(autograph=False)
+        def f(reals, step):
+            out = strategy.run(tr.train_step, args=(reals, None, tf.constant(1.0), tf.constant(0.9), step))
+            return {k: strategy.reduce("MEAN", v, axis=None) for k, v in out.items()}
+        return f
+    for tr in (single, mirror):
+        tr.set_lod(1.0)
+    fa, fb = stepper(one, single), stepper(two, mirror)
+    for i in range(2):
+        reals = tf.random.stateless_uniform([8, 8, 8, 3], [1, i], -1, 1)
+        a, b = fa(reals, tf.constant(i, tf.int64)), fb(reals, tf.constant(i, tf.int64))
+        for k in ("loss/D", "loss/G", "loss/r1_penalty", "augment/signs_real", "augment/p", "augment/rt"):
+            print("stat", k, float(a[k]), float(b[k]))
+    print("p", float(single.augment_state.p.numpy()), float(mirror.augment_state.p.numpy()))
+    print("count", float(mirror.augment_state.signs.numpy()[1]))
+""")
+
+
+@pytest.mark.slow
+def test_mirrored_ada_step_equals_single_device_step():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-c", MIRRORED], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line.split() for line in result.stdout.splitlines()]
+    stats = [line for line in lines if line[0] == "stat"]
+    assert len(stats) == 12
+    for line in stats:
+        assert float(line[2]) == pytest.approx(float(line[3]), rel=1e-4, abs=1e-5), line
+    (p_line,) = [line for line in lines if line[0] == "p"]
+    assert float(p_line[1]) == float(p_line[2]) != 0.6  # p moved once, identically
+    assert ["count", "0.0"] in lines  # accumulator cleared after the interval

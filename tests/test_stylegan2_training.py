@@ -1,0 +1,334 @@
+"""StyleGAN2 training: lazy R1 / path length, Adam adjustment, pl_mean, presets, mirrored == single,
+Keras fit(), and the command line with an exact resume after kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylegan_tf import losses, presets
+from stylegan_tf.schedule import gs_beta
+from stylegan_tf.train import config_from_args, parse_args
+from stylegan_tf.training.stylegan2_trainer import StyleGAN2Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+TINY = presets.get("stylegan2-tiny")
+
+
+def _reals(n, res=16, seed=0):
+    return tf.random.stateless_uniform([n, res, res, 3], [seed, 1], -1.0, 1.0)
+
+
+def _stepper(trainer, strategy=None):
+    strategy = strategy or tf.distribute.get_strategy()
+
+    @tf.function(autograph=False)
+    def step(reals, beta, i, phases):
+        out = strategy.run(trainer.iteration, args=(reals, None, tf.constant(0.0), beta, i),
+                           kwargs={"phases": phases})
+        return {k: strategy.reduce("MEAN", v, axis=None) for k, v in out.items()}
+
+    return lambda reals, i, beta=0.9: {k: float(v) for k, v in step(
+        reals, tf.constant(beta, tf.float32), tf.constant(i, tf.int64), trainer.step_phases(i)).items()}
+
+
+@pytest.fixture(scope="module")
+def trainer():
+    t = StyleGAN2Trainer(TINY, seed=1)
+    t.build_optimizers()
+    return t
+
+
+def test_phases_follow_the_iteration_index_and_adam_is_adjusted():
+    config = presets.get("stylegan2-ffhq")
+    t = StyleGAN2Trainer(TINY.replace(loss__r1_interval=16, loss__pl_interval=4), seed=0)
+    assert [t.step_phases(i) for i in (0, 4, 5, 16, 32)] == [(True, True), (False, True), (False, False),
+                                                             (True, True), (True, True)]
+    assert t.lazy_ratio("G") == pytest.approx(0.8) and t.lazy_ratio("D") == pytest.approx(16 / 17)
+    g, d = t.g_opt.inner_optimizer, t.d_opt.inner_optimizer
+    assert float(g.learning_rate) == pytest.approx(0.002 * 0.8) and float(d.learning_rate) == pytest.approx(
+        0.002 * 16 / 17)
+    assert g.beta_1 == 0.0 and g.beta_2 == pytest.approx(0.99**0.8) and d.beta_2 == pytest.approx(0.99 ** (16 / 17))
+    t.set_learning_rates(0.01, 0.02)
+    assert float(g.learning_rate) == pytest.approx(0.008) and float(d.learning_rate) == pytest.approx(0.02 * 16 / 17)
+    # Regulariser off: no lazy ratio, never a phase.
+    off = StyleGAN2Trainer(TINY.replace(loss__pl_weight=0.0), seed=0)
+    assert off.lazy_ratio("G") == 1.0 and off.step_phases(0) == (True, False)
+    assert config.loss.r1_interval == 16 and config.loss.pl_interval == 4 and config.loss.pl_weight == 2.0
+
+
+def test_each_lazy_phase_is_one_more_optimizer_step(trainer):
+    step = _stepper(trainer)
+    g0, d0 = int(trainer.g_opt.iterations.numpy()), int(trainer.d_opt.iterations.numpy())
+    seen = []
+    for i in range(5):   # tiny: R1 every 4, path length every 2
+        stats = step(_reals(8, seed=i), i)
+        assert all(np.isfinite(v) for v in stats.values()), stats
+        assert stats["nonfinite/D"] == 0 and stats["nonfinite/G"] == 0
+        seen.append((stats["loss/r1_penalty"], stats["pl_mean"]))
+    assert int(trainer.g_opt.iterations.numpy()) - g0 == 5 + 3 and int(trainer.d_opt.iterations.numpy()) - d0 == 5 + 2
+    # Between regularisation steps the last penalty is reported again.
+    assert seen[1][0] == seen[0][0] and seen[3][0] == seen[2][0] and seen[4][0] != seen[3][0]
+    assert seen[1][1] == seen[0][1] and seen[2][1] != seen[1][1]
+
+
+def test_lazy_r1_is_interval_times_the_r1_term(trainer):
+    reals, fakes = _reals(8, seed=3), _reals(8, seed=4)
+    with_r1, _ = losses.d_logistic_r1(trainer.D, reals, fakes, r1_gamma=TINY.loss.r1_gamma)
+    plain, _ = losses.d_logistic_r1(trainer.D, reals, fakes, r1_gamma=0.0)
+    reg = trainer.r1_loss(reals, None, 8)
+    interval = TINY.loss.r1_interval
+    # The D objective of an R1 step = the plain loss + interval * the R1 term of the v1 loss.
+    np.testing.assert_allclose(float(tf.reduce_mean(plain)) + float(reg),
+                               float(tf.reduce_mean(plain + interval * (with_r1 - plain))), rtol=1e-5)
+    assert float(reg) > 0
+
+
+def test_pl_penalty_value_update_and_gradient_match_the_official_formula():
+    theta = tf.Variable([0.3, -1.2, 2.0, 0.7])
+    pl_mean, decay = 0.5, 0.01
+    with tf.GradientTape(persistent=True) as tape:
+        lengths = tf.square(theta) + 1.0
+        # Official: pl_mean' = lerp(pl_mean, mean(lengths), decay) with the gradient through the mean.
+        official_mean = pl_mean + (tf.reduce_mean(lengths) - pl_mean) * decay
+        official = tf.reduce_mean(tf.square(lengths - official_mean))
+        penalty, new_mean = losses.pl_penalty(lengths, pl_mean, tf.reduce_mean(lengths), decay)
+        ours = tf.reduce_mean(penalty)
+    np.testing.assert_allclose(float(new_mean), float(official_mean), rtol=1e-6)
+    np.testing.assert_allclose(float(ours), float(official), rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(ours, theta).numpy(), tape.gradient(official, theta).numpy(), rtol=1e-5)
+    # Two replicas: each sees half of the lengths and the global mean; the summed gradients agree.
+    grads = []
+    for part in (slice(0, 2), slice(2, 4)):
+        with tf.GradientTape() as tape:
+            lengths = tf.square(theta) + 1.0
+            p, _ = losses.pl_penalty(lengths[part], pl_mean, tf.reduce_mean(lengths), decay)
+            grads.append(tape.gradient(tf.reduce_sum(p) / 4, theta).numpy())
+    with tf.GradientTape() as tape:
+        lengths = tf.square(theta) + 1.0
+        official = tf.reduce_mean(tf.square(lengths - (pl_mean + (tf.reduce_mean(lengths) - pl_mean) * decay)))
+    np.testing.assert_allclose(grads[0] + grads[1], tape.gradient(official, theta).numpy(), rtol=1e-5)
+
+
+def test_pl_lengths_match_finite_differences(trainer):
+    G = trainer.G
+    w = G.mapping(tf.random.stateless_normal([2, 16], [5, 0]))
+    noise = [tf.random.stateless_normal([2, h, w_, 1], [6, i]) for i, (h, w_) in enumerate(G.noise_shapes())]
+    y = tf.random.stateless_normal([2, 16, 16, 3], [7, 0])
+    synth = tf.function(lambda w_: G.synthesis(w_, noise=noise, training=True))
+    lengths, _ = losses.pl_lengths(synth, w, y)
+    # Independent reference: central differences of sum(img * y / sqrt(H W)) over every coordinate of w.
+    f = lambda w_: np.sum(synth(tf.constant(w_)).numpy().astype(np.float64) * y.numpy() / 16.0, axis=(1, 2, 3))  # noqa: E731
+    w_np, eps = w.numpy(), 1e-2
+    grad = np.zeros(w_np.shape, np.float64)
+    for j in range(w_np.shape[1]):
+        for k in range(w_np.shape[2]):
+            d = np.zeros_like(w_np)
+            d[:, j, k] = eps
+            grad[:, j, k] = (f(w_np + d) - f(w_np - d)) / (2 * eps)
+    reference = np.sqrt(np.mean(np.sum(grad**2, axis=2), axis=1))
+    np.testing.assert_allclose(lengths.numpy(), reference, rtol=2e-2)
+
+
+def test_pl_mean_update_in_a_step():
+    # With G's learning rate 0 the path-length phase sees the weights path_lengths() sees now.
+    config = TINY.replace(schedule__g_lrate_base=0.0)
+    t = StyleGAN2Trainer(config, seed=2)
+    t.build_optimizers()
+    expected = []
+    for i in (0, 2):
+        lengths, _ = t.path_lengths(tf.constant(i, tf.int64), None, 8)
+        expected.append(float(tf.reduce_mean(lengths)))
+        before = float(t.pl_mean.numpy())
+        stats = _stepper(t)(_reals(8, seed=i), i)
+        np.testing.assert_allclose(stats["pl_mean"], before + (expected[-1] - before) * 0.01, rtol=1e-4)
+    assert 0 < stats["pl_mean"] < max(expected)
+
+
+def test_ema_rampup():
+    assert gs_beta(32, 10.0, 0, 0.05) == 0.0            # ADA: a copy at the first step
+    assert gs_beta(32, 10.0, 20_000, 0.05) == pytest.approx(0.5 ** (32 / 1000))
+    assert gs_beta(32, 10.0, 10**9, 0.05) == pytest.approx(gs_beta(32, 10.0))
+
+
+def test_presets():
+    ffhq = presets.get("stylegan2-ffhq")
+    assert (ffhq.network.resolution, ffhq.schedule.minibatch_base, ffhq.loss.r1_gamma, ffhq.schedule.g_lrate_base,
+            ffhq.schedule.total_kimg, ffhq.network.mapping_layers, ffhq.training.g_ema_kimg) == (
+        1024, 32, 10.0, 0.002, 25000.0, 8, 10.0)
+    assert not ffhq.schedule.progressive
+    p256 = presets.get("paper256")
+    assert (p256.schedule.minibatch_base, p256.network.mbstd_group_size, p256.network.channel_base,
+            p256.schedule.g_lrate_base, p256.loss.r1_gamma, p256.training.g_ema_kimg) == (64, 8, 16384, 0.0025, 1.0,
+                                                                                           20.0)
+    assert presets.get("paper512").loss.r1_gamma == 0.5 and presets.get("paper1024").schedule.minibatch_base == 32
+    # 'auto' is resolved from the dataset's resolution: ADA's heuristics for one GPU.
+    config, _ = config_from_args(parse_args(["--config", "auto"]), dataset_resolution=128)
+    assert (config.network.resolution, config.schedule.minibatch_base, config.network.channel_base,
+            config.network.mapping_layers, config.training.g_ema_rampup) == (128, 32, 16384, 2, 0.05)
+    assert config.loss.r1_gamma == pytest.approx(0.0002 * 128**2 / 32)
+    assert config.training.g_ema_kimg == pytest.approx(10.0)
+    config, _ = config_from_args(parse_args(["--config", "auto", "--gamma", "3"]), dataset_resolution=1024)
+    assert (config.schedule.minibatch_base, config.network.channel_base, config.schedule.g_lrate_base,
+            config.loss.r1_gamma) == (4, 32768, 0.002, 3.0)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_mixed_precision_steps_are_finite(precision):
+    keras.mixed_precision.set_global_policy({"fp16": "mixed_float16", "bf16": "mixed_bfloat16"}[precision])
+    try:
+        t = StyleGAN2Trainer(TINY, seed=0, mixed_precision=precision)
+        t.build_optimizers()
+        step = _stepper(t)
+        for i in range(2):
+            stats = step(_reals(8, seed=i), i)
+        assert all(np.isfinite(v) for v in stats.values()), stats
+        assert all(np.all(np.isfinite(w.numpy())) for w in t.G.weights + t.D.weights)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_keras_fit_with_tensorboard_and_backup(tmp_path):
+    t = StyleGAN2Trainer(TINY, seed=0)
+    t.compile()
+    data = tf.data.Dataset.from_tensor_slices(_reals(40)).batch(8, drop_remainder=True)
+    history = t.fit(data, epochs=2, verbose=0, callbacks=[
+        keras.callbacks.TensorBoard(str(tmp_path / "tb")),
+        keras.callbacks.BackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)])
+    assert int(t.iteration_counter.numpy()) == 10
+    assert int(t.d_opt.iterations.numpy()) == 10 + 3      # R1 at iterations 0, 4, 8
+    for name in ("loss/G", "loss/D", "loss/r1_penalty", "loss/pl_penalty", "pl_mean"):
+        assert all(np.isfinite(history.history[name])), name
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+    assert list((tmp_path / "backup").rglob("*"))
+
+
+MIRRORED = textwrap.dedent("""
+    import numpy as np, tensorflow as tf
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from stylegan_tf import presets
+    from stylegan_tf.training.stylegan2_trainer import StyleGAN2Trainer
+    keras.utils.set_random_seed(0)
+    # Adam's epsilon raised so the update is linear in the gradient (see test_training_step.py).
+    cfg = presets.get("stylegan2-tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5,
+                                                schedule__d_lrate_base=0.5)
+    def make(strategy):
+        with strategy.scope():
+            t = StyleGAN2Trainer(cfg, seed=3)
+            t.build_optimizers()
+        return t
+    one, two = tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    single, mirror = make(one), make(two)
+    for a, b in zip(mirror.G.weights + mirror.D.weights + mirror.Gs.weights,
+                    single.G.weights + single.D.weights + single.Gs.weights):
+        a.assign(b.numpy())
+    def stepper(strategy, tr):
+        @tf.function(autograph=False)
+        def f(reals, beta, step, phases):
+            out = strategy.run(tr.iteration, args=(reals, None, tf.constant(0.0), beta, step),
+                               kwargs={"phases": phases})
+            return {k: strategy.reduce("MEAN", v, axis=None) for k, v in out.items()}
+        return f
+    reals = tf.random.stateless_uniform([8, 16, 16, 3], [1, 2], -1, 1)   # 2 replicas x mbstd group 4
+    before = {name: [w.numpy() for w in getattr(single, name).trainable_weights] for name in ("G", "D", "Gs")}
+    a = stepper(one, single)(reals, tf.constant(0.9), tf.constant(0, tf.int64), (True, True))
+    b = stepper(two, mirror)(reals, tf.constant(0.9), tf.constant(0, tf.int64), (True, True))
+    print("replicas", two.num_replicas_in_sync)
+    for k in ("loss/D", "loss/G", "loss/r1_penalty", "loss/pl_penalty", "pl_mean"):
+        print("stat", k, float(a[k]), float(b[k]))
+    for name in ("G", "D", "Gs"):
+        xs, ys = getattr(single, name).trainable_weights, getattr(mirror, name).trainable_weights
+        change = max(float(np.abs(x.numpy() - x0).max()) for x, x0 in zip(xs, before[name]))
+        diff = max(float(np.abs(x.numpy() - y.numpy()).max()) for x, y in zip(xs, ys))
+        print("diff", name, diff, change)
+""")
+
+
+@pytest.mark.slow
+def test_mirrored_step_equals_single_device_step():
+    result = subprocess.run([sys.executable, "-c", MIRRORED], env=ENV, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert ["replicas", "2"] in lines
+    for line in lines:
+        if line[0] == "stat":
+            assert float(line[2]) == pytest.approx(float(line[3]), rel=1e-4, abs=1e-6), line
+        if line[0] == "diff":
+            assert float(line[2]) <= 1e-3 * max(float(line[3]), 1e-2), line
+            assert float(line[3]) > 1e-3, line
+    assert sum(line[0] == "diff" for line in lines) == 3
+
+
+# The command line: stylegan2-tiny at 16x16, 20 steps, a checkpoint every 4 (R1 every 4, PL every 2).
+TRAIN = ["--config", "stylegan2-tiny", "--batch", "8", "--kimg", "0.16", "--snapshot-kimg", "0.032", "--seed", "3",
+         "--keep-checkpoints", "10"]
+
+
+def _run(args, timeout=600):
+    result = subprocess.run([sys.executable, *args], env=ENV, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    assert result.returncode == 0, f"{args}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from stylegan_tf.data.synthetic import build_synthetic_dataset
+
+    path = tmp_path_factory.mktemp("data") / "faces16"
+    build_synthetic_dataset(path, resolution=16, num_images=64, seed=0)
+    return path
+
+
+def _variables(run_dir):
+    checkpoint = sorted((run_dir / "checkpoints").glob("ckpt-*"))[-1]
+    with np.load(checkpoint / "variables.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+@pytest.mark.slow
+def test_cli_run_exports_and_resumes_bit_exact_after_sigkill(dataset, tmp_path):
+    full = tmp_path / "full"
+    _run(["train.py", "--data", str(dataset), "--outdir", str(full), *TRAIN])
+    (run_a,) = list(full.glob("00000-*"))
+    stats = [json.loads(line) for line in (run_a / "stats.jsonl").read_text().splitlines()]
+    assert stats[-1]["kimg"] == pytest.approx(0.16)
+    for s in stats:
+        assert all(np.isfinite(s[k]) for k in ("loss/G", "loss/D", "loss/r1_penalty", "loss/pl_penalty", "pl_mean"))
+    assert stats[-1]["pl_mean"] > 0 and stats[-1]["resolution"] == 16
+    assert (run_a / "saved_model" / "saved_model.pb").is_file() and list(run_a.glob("network-snapshot-*.keras"))
+    meta = json.loads(sorted((run_a / "checkpoints").glob("ckpt-*/meta.json"))[-1].read_text())
+    assert len(meta["layout"]["state"]) == 4   # pl_mean and the reported penalties travel with the checkpoint
+
+    outdir = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "train.py", "--data", str(dataset), "--outdir", str(outdir),
+                             "--no-savedmodel", *TRAIN], env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 400
+    while time.time() < deadline and proc.poll() is None:
+        # Killed after the checkpoint at step 8 or later: the resume starts mid-way in the R1/PL cycle.
+        if len(list(outdir.glob("00000-*/checkpoints/ckpt-*/meta.json"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended before it could be killed:\n{proc.stderr.read()[-3000:]}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (run_b,) = list(outdir.glob("00000-*"))
+    result = _run(["train.py", "--data", str(dataset), "--outdir", str(outdir), "--resume", "latest",
+                   "--no-savedmodel", *TRAIN])
+    assert "Resumed from" in result.stdout
+    a, b = _variables(run_a), _variables(run_b)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
