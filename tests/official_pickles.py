@@ -366,3 +366,115 @@ def tensor_view_module(elements: np.ndarray, offset: int, size: tuple, stride: t
                       "_non_persistent_buffers_set": set(), "_init_args": (), "_init_kwargs": easydict({})}}
     return Call(Ref("torch_utils.persistence", "_reconstruct_persistent_obj"), (meta,))
 
+
+
+# StyleGAN2 ------------------------------------------------------------------------------------------
+def sg2_kwargs(cfg) -> tuple[dict, dict]:
+    """TF static kwargs (G_main, D_stylegan2) for a StyleGAN2Config, as run_training.py passes them."""
+    base = {"num_channels": cfg.num_channels, "resolution": cfg.resolution, "label_size": cfg.label_size,
+            "fmap_base": cfg.channel_base // 2, "fmap_max": cfg.channel_max}
+    g = dict(base, latent_size=cfg.latent_size, dlatent_size=cfg.w_dim, mapping_layers=cfg.mapping_layers,
+             mapping_fmaps=cfg.mapping_fmaps, architecture=cfg.architecture_g)
+    d = dict(base, architecture=cfg.architecture_d, mbstd_group_size=cfg.mbstd_group_size)
+    return g, d
+
+
+def write_sg2_tf_pickle(path, cfg, seed=0, protocol=4, version=4, extra_g_kwargs=None,
+                        extra_d_kwargs=None) -> dict[str, dict]:
+    """An official StyleGAN2 TF pickle (G_main with mapping / synthesis components, D_stylegan2) of
+    random weights for `cfg` (a StyleGAN2Config); returns G's, D's and Gs's variables under the
+    `Network.vars` names (`G_mapping/...`, `G_synthesis/...`, `dlatent_avg`, `lod`; D's local)."""
+    from tests import official_reference_sg2 as ref2
+
+    rng = np.random.default_rng(seed)
+    g_kwargs, d_kwargs = sg2_kwargs(cfg)
+    g_kwargs.update(extra_g_kwargs or {})
+    d_kwargs.update(extra_d_kwargs or {})
+    states, variables = [], {}
+    for name in ("G", "D", "Gs"):
+        if name == "D":
+            values = ref2.random_official_variables(ref2.official_d_shapes(cfg), seed=int(rng.integers(2**31)))
+            states.append(network_state("D", "D_stylegan2", d_kwargs, values, version=version))
+            variables["D"] = values
+            continue
+        values = ref2.random_official_variables(ref2.official_g_shapes(cfg), seed=int(rng.integers(2**31)),
+                                                mapping_lrmul=cfg.mapping_lrmul)
+        parts = {scope: {k[len(scope) + 1:]: v for k, v in values.items() if k.startswith(scope + "/")}
+                 for scope in ("G_mapping", "G_synthesis")}
+        own = {k: v for k, v in values.items() if "/" not in k}
+        components = {
+            "mapping": network_state("G_mapping", "G_mapping", dict(g_kwargs, dlatent_broadcast=cfg.num_layers),
+                                     parts["G_mapping"], version=version),
+            "synthesis": network_state("G_synthesis", "G_synthesis_stylegan2", g_kwargs, parts["G_synthesis"],
+                                       version=version)}
+        states.append(network_state(name, "G_main", g_kwargs, own, components, version=version))
+        variables[name] = values
+    dump_tf_networks(path, tuple(states), protocol)
+    return variables
+
+
+_ADA_BUFFERS = ("w_avg", "noise_const", "resample_filter")
+
+
+def ada_module_tree(class_name: str, state_dict: dict, init_kwargs: dict | None = None,
+                    buffer_names=_ADA_BUFFERS) -> Call:
+    """A persistent module whose `_modules` tree holds `state_dict` (torch names; buffers by name)."""
+    def node(name, items, kwargs=None):
+        params, buffers, children = {}, {}, {}
+        for key, value in items.items():
+            head, _, rest = key.partition(".")
+            if rest:
+                children.setdefault(head, {})[rest] = value
+            elif head in buffer_names:
+                buffers[head] = value
+            else:
+                params[head] = value
+        modules = {k: node(k, v) for k, v in children.items()}
+        return persistent_module(name, params, buffers, modules, init_kwargs=kwargs)
+
+    return node(class_name, state_dict, init_kwargs)
+
+
+def ada_init_kwargs(cfg) -> tuple[dict, dict]:
+    """stylegan2-ada-pytorch init kwargs (Generator, Discriminator) for a StyleGAN2Config."""
+    g = {"z_dim": cfg.latent_size, "w_dim": cfg.w_dim, "c_dim": cfg.label_size, "img_resolution": cfg.resolution,
+         "img_channels": cfg.num_channels,
+         "mapping_kwargs": easydict({"num_layers": cfg.mapping_layers, "layer_features": cfg.mapping_fmaps}),
+         "synthesis_kwargs": easydict({"channel_base": cfg.channel_base, "channel_max": cfg.channel_max,
+                                       "num_fp16_res": cfg.num_fp16_res, "conv_clamp": cfg.conv_clamp,
+                                       "architecture": cfg.architecture_g})}
+    d = {"c_dim": cfg.label_size, "img_resolution": cfg.resolution, "img_channels": cfg.num_channels,
+         "architecture": cfg.architecture_d, "channel_base": cfg.channel_base, "channel_max": cfg.channel_max,
+         "num_fp16_res": cfg.num_fp16_res, "conv_clamp": cfg.conv_clamp, "block_kwargs": easydict({}),
+         "mapping_kwargs": easydict({}),
+         "epilogue_kwargs": easydict({"mbstd_group_size": cfg.mbstd_group_size})}
+    return g, d
+
+
+def write_ada_pickle(path, cfg, tf_variables: dict, protocol: int = 3, g_kwargs=None, d_kwargs=None) -> None:
+    """A stylegan2-ada-pytorch pickle (dict G, D, G_ema, training_set_kwargs) of the TF variables
+    converted as legacy.py does (`tf_to_ada_state_dict`); `*_kwargs` override the init kwargs."""
+    from tests import official_reference_sg2 as ref2
+
+    g_init, d_init = ada_init_kwargs(cfg)
+    g_init.update(g_kwargs or {})
+    d_init.update(d_kwargs or {})
+    sd = {name: ref2.tf_to_ada_state_dict(tf_variables[name], "G" if name != "D" else "D",
+                                          resample_filter=cfg.resample_filter) for name in ("G", "D", "Gs")}
+    obj = {"G": ada_module_tree("Generator", sd["G"], g_init),
+           "D": ada_module_tree("Discriminator", sd["D"], d_init),
+           "G_ema": ada_module_tree("Generator", sd["Gs"], g_init),
+           "training_set_kwargs": easydict({"resolution": cfg.resolution})}
+    write_torch_pickle(path, obj, protocol)
+
+
+# StyleGAN3 buffers (the rest of a StyleGAN3 G's state_dict are parameters).
+SG3_BUFFERS = ("w_avg", "transform", "freqs", "phases", "magnitude_ema", "up_filter", "down_filter")
+
+
+def write_sg3_pickle(path, g_init: dict, g_state: dict, d_init: dict, d_state: dict, protocol: int = 3) -> None:
+    """A StyleGAN3 pickle (dict G, D, G_ema, training_set_kwargs): G and G_ema from one state_dict."""
+    G = ada_module_tree("Generator", g_state, g_init, SG3_BUFFERS)
+    obj = {"G": G, "D": ada_module_tree("Discriminator", d_state, d_init), "G_ema": G,
+           "training_set_kwargs": easydict({"resolution": g_init["img_resolution"]})}
+    write_torch_pickle(path, obj, protocol)

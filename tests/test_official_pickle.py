@@ -559,23 +559,3 @@ def test_official_ffhq_1024_v1_shapes_load(tmp_path):
     z = _z(1, cfg)
     images = np.asarray(nets.Gs(z, noise_mode="const"))
     assert images.shape == (1, 1024, 1024, 3) and np.all(np.isfinite(images))
-
-
-def test_stylegan2_pickles_say_whether_their_family_is_available(tmp_path):
-    """TF G_main / D_stylegan2 and ADA Generator / Discriminator are recognised as StyleGAN2; until its
-    pickle mapping exists, loading says so (the reader itself parses them: see the PyTorch tests)."""
-    state = op.network_state("G", "G_main", {"resolution": 16, "num_channels": 3}, {}, version=4)
-    path = tmp_path / "sg2-tf.pkl"
-    op.dump_tf_networks(path, (state, dict(state, name="D", build_func_name="D_stylegan2"), state), 4)
-    try:
-        import stylegan_tf.official.stylegan2_pickle  # noqa: F401
-    except ImportError:
-        with pytest.raises(UserError, match=rf"{path}: StyleGAN2 pickles: .*not available"):
-            load_pickle(path)
-        obj, _ = _ada_like_pickle()
-        path = tmp_path / "sg2-ada.pkl"
-        op.write_torch_pickle(path, obj)
-        with pytest.raises(UserError, match=rf"{path}: StyleGAN2 pickles: .*not available"):
-            load_pickle(path)
-    else:
-        pytest.skip("StyleGAN2 pickle mapping present: covered by its own tests")

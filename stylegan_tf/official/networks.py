@@ -9,9 +9,10 @@ The file is read by `pickle_reader.read_pickle` (restricted: nothing in it runs)
 layout tells the format: a TensorFlow tuple (G, D, Gs) of networks, or a PyTorch dict
 with G, D and G_ema. The family comes from the build functions / classes
 (`G_style`+`D_basic`: stylegan1; `G_main`+`D_stylegan2`, ADA `Generator`+`Discriminator`:
-stylegan2), the configuration from the static kwargs / init kwargs (checked against
-every variable's shape by the family's importer), and the weights go in through the
-family's official-weights module. Every problem is a `UserError` naming the file.
+stylegan2; a `Generator` with a `synthesis.input` Fourier-feature module: stylegan3), the
+configuration from the static kwargs / init kwargs (checked against every variable's
+shape by the family's importer), and the weights go in through the family's
+official-weights module. Every problem is a `UserError` naming the file.
 """
 
 from __future__ import annotations
@@ -82,10 +83,8 @@ def _parse_tensorflow(data: tuple) -> tuple[_Parsed, str]:
         return _Parsed("stylegan1", config, G_net.all_variables(), D_net.all_variables(), Gs_net.all_variables(),
                        generator_kwargs=kwargs), "tensorflow"
     if funcs[0] == "G_main":
-        try:
-            from stylegan_tf.official import stylegan2_pickle as v2
-        except ImportError:
-            raise _unavailable("StyleGAN2") from None
+        from stylegan_tf.official import stylegan2_pickle as v2
+
         config = v2.config_from_tensorflow(G_net, D_net)
         return _Parsed("stylegan2", config, G_net.all_variables(), D_net.all_variables(),
                        Gs_net.all_variables()), "tensorflow"
@@ -95,19 +94,20 @@ def _parse_tensorflow(data: tuple) -> tuple[_Parsed, str]:
 
 def _parse_pytorch(data: dict) -> tuple[_Parsed, str]:
     G, D, G_ema = data["G"], data["D"], data["G_ema"]
+    from stylegan_tf.official import stylegan3_pickle as v3
+
+    extra = {"training_set_kwargs": dict(data.get("training_set_kwargs") or {})}
+    if v3.is_stylegan3(G_ema):
+        config = v3.config_from_pytorch(G_ema, D)
+        return _Parsed("stylegan3", config, G.state_dict(), D.state_dict(), G_ema.state_dict(),
+                       extra=extra), "pytorch"
     synthesis = G_ema.children().get("synthesis")
-    if synthesis is not None and "input" in synthesis.children():
-        raise UserError("StyleGAN3 pickles (Generator with a Fourier-feature synthesis input): the stylegan3 "
-                        "family is not available yet in stylegan_tf.")
     if (G.class_name, D.class_name) != ("Generator", "Discriminator") or synthesis is None:
         raise UserError(f"the PyTorch networks are {G.class_name!r} / {D.class_name!r}: not a known family "
                         f"(stylegan2-ada-pytorch: Generator / Discriminator).")
-    try:
-        from stylegan_tf.official import stylegan2_pickle as v2
-    except ImportError:
-        raise _unavailable("StyleGAN2") from None
+    from stylegan_tf.official import stylegan2_pickle as v2
+
     config = v2.config_from_pytorch(G_ema, D)
-    extra = {"training_set_kwargs": dict(data.get("training_set_kwargs") or {})}
     return _Parsed("stylegan2", config, G.state_dict(), D.state_dict(), G_ema.state_dict(), extra=extra), "pytorch"
 
 
