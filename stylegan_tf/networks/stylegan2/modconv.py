@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+import sys
+
 import keras
 from keras import ops
 
@@ -46,6 +48,16 @@ def _grouped(x, kernels, up, resample_filter):
         y = ops.conv(xg, wg, strides=1, padding="same")
     hh, ww = y.shape[1], y.shape[2]
     return ops.transpose(ops.reshape(y, [hh, ww, n, o]), [2, 0, 1, 3])
+
+
+def _eager_tensorflow() -> bool:
+    """True when running eagerly on the TensorFlow backend. Keras runs TF's grouped convolution
+    through a new XLA-compiled function on every eager call (TF has no CPU kernel for it), so
+    "auto" then takes the non-fused form, which computes the same function (tested equal)."""
+    if keras.config.backend() != "tensorflow":
+        return False
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and tf.executing_eagerly()
 
 
 def modulated_conv2d(x, weight, styles, demodulate=True, up=False, fused=False, resample_filter=(1, 3, 3, 1)):
@@ -163,7 +175,9 @@ class ModulatedConv2D(keras.layers.Layer):
             return False
         if self.fused_modconv == "always":
             return True
-        return (not training) and (self.compute_dtype == "float32" or batch == 1)
+        if training or _eager_tensorflow():
+            return False
+        return self.compute_dtype == "float32" or batch == 1
 
     def call(self, x, w, noise=None, use_noise=True, gain=1.0, fused=None, training=None):
         x = ops.cast(x, self.compute_dtype)
