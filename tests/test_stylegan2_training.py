@@ -359,3 +359,22 @@ def test_a_short_run_makes_progress():
         assert all(np.isfinite(v) for v in stats.values()), stats
     after = swd()
     assert after < 0.95 * before, (before, after)   # measured: 0.88-0.90 after 40 steps
+
+
+def test_ada_augments_every_d_input_of_the_stylegan2_step():
+    """With augment.mode fixed at p = 1 the StyleGAN2 step sees augmented images (D's update differs
+    from noaug), stays finite and reports p; in ada mode p moves by the official step."""
+    results = {}
+    for mode, p in (("noaug", 0.0), ("fixed", 1.0), ("ada", 0.0)):
+        config = TINY.replace(augment__mode=mode, augment__p=p, augment__interval=1, augment__kimg=1.0)
+        t = StyleGAN2Trainer(config, seed=5)
+        t.build_optimizers()
+        stats = _stepper(t)(_reals(8), 0)     # step 0: both lazy regularisers run too
+        assert all(np.isfinite(v) for v in stats.values()), stats
+        results[mode] = (stats, [np.asarray(v) for v in t.D.trainable_variables])
+    assert results["fixed"][0]["augment/p"] == 1.0
+    assert any(not np.array_equal(a, b) for a, b in zip(results["noaug"][1], results["fixed"][1]))
+    # ada: one adjustment of +-batch * interval / (kimg * 1000) = 8 / 1000, clipped at 0.
+    signs = results["ada"][0]["augment/signs_real"]
+    expected = 0.008 if signs > TINY.augment.target else 0.0
+    assert results["ada"][0]["augment/p"] == pytest.approx(expected, abs=1e-6)

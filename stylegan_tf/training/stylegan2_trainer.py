@@ -53,10 +53,12 @@ import tensorflow as tf
 from stylegan_tf import losses
 from stylegan_tf.errors import UserError
 from stylegan_tf.schedule import gs_beta as ema_beta
-from stylegan_tf.training.trainer import _D_MIX, _D_NOISE, _D_Z, _G_MIX, _G_NOISE, _G_Z, StyleGANTrainer, _apply
+from stylegan_tf.training.trainer import (_D_AUG, _D_MIX, _D_NOISE, _D_Z, _G_AUG, _G_MIX, _G_NOISE, _G_Z,
+                                         StyleGANTrainer, _apply)
 
 # Sub-stream ids of the path-length phase's random draws (the others are the v1 trainer's).
 _PL_Z, _PL_MIX, _PL_NOISE, _PL_Y = 21, 22, 23, 24
+_DREG_AUG = 25  # ADA augmentation of the reals of the lazy R1 step.
 
 
 class StyleGAN2Trainer(StyleGANTrainer):
@@ -156,10 +158,12 @@ class StyleGAN2Trainer(StyleGANTrainer):
         return tf.nn.compute_average_loss(penalty * gain, global_batch_size=int(lengths.shape[0]) *
                                           tf.distribute.get_replica_context().num_replicas_in_sync)
 
-    def r1_loss(self, reals, labels, global_batch):
-        """Dreg: gamma / 2 * ||dD(x)/dx||^2 * r1_interval, averaged over the global batch."""
+    def r1_loss(self, reals, labels, global_batch, step=None):
+        """Dreg: gamma / 2 * ||dD(x)/dx||^2 * r1_interval, averaged over the global batch (D behind the
+        ADA augmentation when it is on; the gradient is with respect to the un-augmented reals)."""
         loss = self.experiment.loss
-        r1, _ = losses.r1_penalty(self.D, reals, labels, self.d_opt.dynamic_scale)
+        d_seen = self.D if step is None else self.augmented_D(step, _DREG_AUG)
+        r1, _ = losses.r1_penalty(d_seen, reals, labels, self.d_opt.dynamic_scale)
         self._assign([self.last_r1_penalty], [self._global_mean(r1)])
         gain = loss.r1_gamma * 0.5 * (loss.r1_interval if loss.r1_interval > 1 else 1)
         return tf.nn.compute_average_loss(r1 * gain, global_batch_size=global_batch)
@@ -187,7 +191,7 @@ class StyleGAN2Trainer(StyleGANTrainer):
         # Gmain (+ path length in the same step when pl_interval is 1).
         with tf.GradientTape() as tape:
             fakes, w_mean = self._fakes(step, (_G_Z, _G_MIX, _G_NOISE), labels, global_batch, resolution)
-            g_loss, g_stats = losses.g_logistic_ns(self.D, fakes, labels)
+            g_loss, g_stats = losses.g_logistic_ns(self.augmented_D(step, _G_AUG), fakes, labels)
             g_avg = tf.nn.compute_average_loss(g_loss, global_batch_size=global_batch)
             g_total = g_avg + self._pl_loss(step, labels, global_batch) if do_pl and loss.pl_interval == 1 \
                 else g_avg
@@ -204,7 +208,8 @@ class StyleGAN2Trainer(StyleGANTrainer):
         self._update_w_avg(w_mean)
         with tf.GradientTape() as tape:
             gamma = loss.r1_gamma if do_r1 and loss.r1_interval == 1 else 0.0
-            d_loss, d_stats = losses.d_logistic_r1(self.D, reals, fakes, labels, gamma, self.d_opt.dynamic_scale)
+            d_loss, d_stats = losses.d_logistic_r1(self.augmented_D(step, _D_AUG), reals, fakes, labels, gamma,
+                                                   self.d_opt.dynamic_scale)
             d_avg = tf.nn.compute_average_loss(d_loss, global_batch_size=global_batch)
             scaled = self.d_opt.scale_loss(d_avg)
         if gamma:
@@ -212,11 +217,12 @@ class StyleGAN2Trainer(StyleGANTrainer):
         d_finite = _apply(self.d_opt, tape.gradient(scaled, d_vars), d_vars)
         if do_r1 and loss.r1_interval > 1:   # Dreg
             with tf.GradientTape() as tape:
-                scaled = self.d_opt.scale_loss(self.r1_loss(reals, labels, global_batch))
+                scaled = self.d_opt.scale_loss(self.r1_loss(reals, labels, global_batch, step))
             d_finite = tf.logical_and(d_finite, _apply(self.d_opt, tape.gradient(scaled, d_vars), d_vars))
 
         self._update_gs(gs_beta)
-        return {"loss/G": g_avg * replicas, "loss/D": d_avg * replicas,
+        stats = self._update_augment(d_stats["real_scores"], step, global_batch)   # ADA: signs of Dmain
+        return {**stats, "loss/G": g_avg * replicas, "loss/D": d_avg * replicas,
                 "scores/real": tf.reduce_mean(d_stats["real_scores"]),
                 "scores/fake": tf.reduce_mean(d_stats["fake_scores"]),
                 "nonfinite/D": 1.0 - tf.cast(d_finite, tf.float32),
