@@ -10,6 +10,7 @@ and precision policy are its own.
 
     python benchmarks/bench_training.py                # small preset and official channels at 16, 32, 64
     python benchmarks/bench_training.py --quick        # official channels at 32x32 only
+    python benchmarks/bench_training.py --stylegan3    # stylegan3-small against stylegan2-small
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def run_one(spec: dict) -> dict:
     keras.mixed_precision.set_global_policy(MIXED_PRECISION[spec["precision"]])
     config = presets.get(spec["preset"])
     overrides = {"network__resolution": spec["resolution"]}
-    sg2 = config.network.family == "stylegan2"
-    if spec.get("official_channels") and sg2:   # config F channels (512 up to 64x64), 8-layer 512 mapping
+    sg2 = config.network.family != "stylegan1"   # the StyleGAN2 iteration (also StyleGAN3's)
+    if spec.get("official_channels") and config.network.family == "stylegan2":   # config F channels (512 up to 64x64), 8-layer 512 mapping
         overrides.update(network__channel_base=32768, network__channel_max=512, network__latent_size=512,
                          network__w_dim=512, network__mapping_fmaps=512, network__mapping_layers=8)
     elif spec.get("official_channels"):
@@ -113,6 +114,8 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--stylegan2", action="store_true", help="StyleGAN2 iterations (plain, with R1, with path "
                    "length) at 32 and 64 with config-F channels and with the stylegan2-small preset")
+    p.add_argument("--stylegan3", action="store_true", help="the stylegan3-small iteration (plain, with R1) "
+                   "against stylegan2-small's at 32x32, batch 8")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
@@ -129,8 +132,15 @@ def main() -> None:
         shapes = [s for s in shapes if s[1]]
     if args.stylegan2:
         shapes = [(32, False), (32, True), (64, True)]
+    if args.stylegan3:
+        shapes = [(32, False)]
     for res, official in shapes:
         for precision in ("off", "bf16"):
+            if args.stylegan3:
+                specs += [{"preset": preset, "resolution": res, "official_channels": False, "batch": 8,
+                           "precision": precision, "phase": phase, "iters": args.iters, "warmup": args.warmup}
+                          for phase in ("plain", "r1") for preset in ("stylegan2-small", "stylegan3-small")]
+                continue
             # bfloat16 is emulated on CPUs without AVX512_BF16 (about 10x slower): fewer repeats.
             slow = (official and res >= 64) or (precision == "bf16" and official)
             for phase in ("plain", "r1", "pl") if args.stylegan2 else ("plain",):
@@ -148,8 +158,8 @@ def main() -> None:
             continue
         r = json.loads(lines[0][7:])
         name = f"{'official' if r['official_channels'] else 'small'} {r['resolution']}x{r['resolution']} b{r['batch']}"
-        if args.stylegan2:
-            name = f"sg2 {name} {r['phase']}"
+        if args.stylegan2 or args.stylegan3:
+            name = f"{r['preset'].split('-')[0].replace('stylegan', 'sg')} {name} {r['phase']}"
         peak = peak16 if r["precision"] == "bf16" else peak32
         key = (name,)
         if r["precision"] == "off":

@@ -191,6 +191,8 @@ class LossConfig:
     pl_interval:  int   = 4              # Lazy path-length regularisation every N minibatches, x N.
     pl_decay:     float = 0.01           # Decay of the tracked mean path length pl_mean.
     pl_batch_shrink: int = 2             # Path length on minibatch // N fresh samples.
+    blur_init_sigma: float = 0.0         # StyleGAN3-R: Gaussian blur of every D input, initial sigma (px; 10).
+    blur_fade_kimg:  float = 0.0         # ... faded linearly to 0 over this many kimg (SG3-R: batch * 200 / 32).
 
     def validate(self) -> "LossConfig":
         _check(self.g_loss in G_LOSSES, "loss.g_loss", self.g_loss, f"must be one of {G_LOSSES}")
@@ -203,6 +205,8 @@ class LossConfig:
                    getattr(self, name), "must be a positive integer")
         _check(self.pl_weight >= 0, "loss.pl_weight", self.pl_weight, "must not be negative")
         _check(0.0 <= self.pl_decay <= 1.0, "loss.pl_decay", self.pl_decay, "must be in [0, 1]")
+        for name in ("blur_init_sigma", "blur_fade_kimg"):
+            _check(getattr(self, name) >= 0, "loss." + name, getattr(self, name), "must not be negative")
         return self
 
 

@@ -9,13 +9,17 @@
       synthesis_noise(w, noise)      -> images, explicit flat noise [N, noise_size]
       generate(z[, labels], psi)     -> images, truncation (cutoff from the config), fixed noise
       w_avg(), const_noise()
-  and the network config as `stylegan_tf_config.json` in the directory.
+      noise_shapes()                 -> int32 [num_noise_inputs, 2]: (h, w) of each map of the flat noise
+  (StyleGAN3, without noise inputs: no synthesis_noise / const_noise / noise_shapes), and the
+  network config as `stylegan_tf_config.json` in the directory.
 - `load_generator(path)`: a `.keras` file, a SavedModel directory, a checkpoint
   directory, a training run directory (its latest checkpoint's Gs), or an official
   network pickle (`.pkl`, its Gs; `stylegan_tf.official.load_pickle`), returned as an
   object with the generator protocol: `config`, `num_layers`, `mapping`, `truncate`,
   `mix_styles`, `synthesis(w, noise_mode, noise)`, `noise_size()`, `const_noise()`.
-  The same seed, psi and noise give the same images from every source.
+  The same seed, psi and noise give the same images from every source. A SavedModel's
+  `SavedModelGenerator` also has `noise_shapes()` and `synthesis_tensors(w, noise)` (on
+  tensors, differentiable: what the projector optimises through).
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ def save_saved_model(G, path) -> Path:
     w_spec = tf.TensorSpec([None, c.num_layers, c.w_dim], tf.float32, name="w")
     psi_spec = tf.TensorSpec([], tf.float32, name="psi")
     label_specs = [tf.TensorSpec([None, c.label_size], tf.float32, name="labels")] if c.label_size else []
-    noise_spec = tf.TensorSpec([None, G.noise_size()], tf.float32, name="noise")
+    has_noise = hasattr(G, "noise_size")   # StyleGAN3 has no noise inputs: no noise endpoints.
 
     archive = keras.export.ExportArchive()
     archive.track(G)
@@ -79,10 +83,14 @@ def save_saved_model(G, path) -> Path:
         archive.add_endpoint("generate", lambda z, psi: G(z, truncation_psi=psi, noise_mode="const"),
                              input_signature=[z_spec, psi_spec])
     archive.add_endpoint("synthesis", lambda w: G.synthesis(w, noise_mode="const"), input_signature=[w_spec])
-    archive.add_endpoint("synthesis_noise", lambda w, noise: G.synthesis(w, noise=noise),
-                         input_signature=[w_spec, noise_spec])
     archive.add_endpoint("w_avg", lambda: tf.convert_to_tensor(G.w_avg), input_signature=[])
-    archive.add_endpoint("const_noise", lambda: G.const_noise(), input_signature=[])
+    if has_noise:
+        noise_spec = tf.TensorSpec([None, G.noise_size()], tf.float32, name="noise")
+        archive.add_endpoint("synthesis_noise", lambda w, noise: G.synthesis(w, noise=noise),
+                             input_signature=[w_spec, noise_spec])
+        archive.add_endpoint("const_noise", lambda: G.const_noise(), input_signature=[])
+        shapes = np.asarray(G.synthesis_network.noise_shapes(), np.int32).reshape(-1, 2)
+        archive.add_endpoint("noise_shapes", lambda: tf.constant(shapes), input_signature=[])
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -137,13 +145,45 @@ class SavedModelGenerator:
         return np.where(mask[None, :, None], np.asarray(w_other), np.asarray(w)).astype(np.float32)
 
     def noise_size(self) -> int:
-        return int(self._model.const_noise().shape[1])
+        """Width of the flat noise (0 without noise inputs: StyleGAN3)."""
+        return int(self._model.const_noise().shape[1]) if hasattr(self._model, "const_noise") else 0
 
     def const_noise(self):
+        if not hasattr(self._model, "const_noise"):
+            return np.zeros((1, 0), np.float32)
         return self._model.const_noise().numpy()
+
+    @property
+    def input_transform(self):
+        """StyleGAN3: the restored [3, 3] input-transform variable (the endpoints read it); else None."""
+        return next((v for v in self._model.variables if v.name.endswith("synthesis/input/transform:0")), None)
+
+    def noise_shapes(self) -> list[tuple[int, int]]:
+        """[(h, w)] of each noise input, in the order of the flat noise ([] without noise inputs: StyleGAN3)."""
+        if not hasattr(self._model, "synthesis_noise"):
+            return []
+        if not hasattr(self._model, "noise_shapes"):
+            raise UserError(f"{self.path} was exported without its noise shapes (by an older save_saved_model): "
+                            f"re-export it with stylegan_tf.export.save_saved_model, or use the .keras file, "
+                            f"checkpoint or pickle it came from.")
+        return [(int(h), int(w)) for h, w in self._model.noise_shapes().numpy()]
+
+    def synthesis_tensors(self, w, noise=None):
+        """Differentiable synthesis on tensors (e.g. under `tf.GradientTape`: the projector):
+        w [N, num_ws, w_dim]; noise a list of maps [N, h, w, 1] (`noise_shapes()`) or flat
+        [N, noise_size], None = the fixed noise. Returns the images tensor."""
+        import tensorflow as tf
+
+        if noise is None:
+            return self._model.synthesis(w)
+        if isinstance(noise, (list, tuple)):
+            noise = tf.concat([tf.reshape(n, (tf.shape(n)[0], -1)) for n in noise], axis=1)
+        return self._model.synthesis_noise(w, noise)
 
     def synthesis(self, w, noise_mode="const", noise=None):
         w = np.asarray(w, np.float32)
+        if not hasattr(self._model, "synthesis_noise"):   # no noise inputs: any noise argument is empty
+            return self._model.synthesis(w).numpy()
         if noise is None:
             if noise_mode == "const":
                 return self._model.synthesis(w).numpy()

@@ -50,6 +50,8 @@ class Family:
     discriminator: str
     trainer:       str   # Training model (`keras.Model` with the family's train_step).
     official:      str   # Module with load_official_generator / load_official_discriminator.
+    noise_inputs:  bool = True    # Per-pixel noise inputs (G.noise_size(), const_noise(), synthesis(noise=)).
+    input_transform: bool = False  # A user input transform of the Fourier input (G.set_input_transform).
 
     def config_class(self) -> type:
         return _resolve(self.config)
@@ -100,14 +102,19 @@ register_family(Family(
     config="stylegan_tf.networks.stylegan3.config:StyleGAN3Config",
     generator="stylegan_tf.networks.stylegan3.generator:Generator",
     discriminator="stylegan_tf.networks.stylegan3.discriminator:build_discriminator",
-    trainer="stylegan_tf.training.stylegan2_trainer:StyleGAN2Trainer",
-    official="stylegan_tf.networks.stylegan3.official_weights"))
+    trainer="stylegan_tf.training.stylegan3_trainer:StyleGAN3Trainer",
+    official="stylegan_tf.networks.stylegan3.official_weights", noise_inputs=False, input_transform=True))
 
 
 def get(name: str) -> Family:
     if name not in FAMILIES:
         raise UserError(f"Unknown network family. Received: family={name!r}; valid: {sorted(FAMILIES)}")
     return FAMILIES[name]
+
+
+def has_noise_inputs(G) -> bool:
+    """Whether generator G (any format with a `config`) has per-pixel noise inputs (StyleGAN3: no)."""
+    return get(family_name(G.config)).noise_inputs
 
 
 def family_name(network_config: Any) -> str:

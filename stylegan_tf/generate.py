@@ -8,6 +8,16 @@ Library functions (numpy in, uint8 numpy out) plus a thin command line:
     python -m stylegan_tf.generate truncation   --network G.keras --seeds 91,388 --psis 1,0.7,0.5,0,-0.5,-1
     python -m stylegan_tf.generate interpolate  --network G.keras --seeds 0,1,2 --space w --frames 30
     python -m stylegan_tf.generate images       --network G.keras --projected-w out/proj/projected_w.npz
+    python -m stylegan_tf.generate images       --network sg3.keras --seeds 0-3 --translate 0.1,0 --rotate 15
+    python -m stylegan_tf.generate pan          --network sg3.keras --seed 0 --path circle --distance 0.2
+
+`--translate TX,TY` / `--rotate DEG` (images, style-mixing, truncation, interpolate, pan) set a
+StyleGAN3 network's input transform for the command, as the official `gen_images.py`
+(`transform = inv(make_transform(translate, rotate))`; translate in image widths, +x right,
++y down), and restore it afterwards; other families have no Fourier input and refuse them.
+`pan` writes a GIF (and MP4) of one seed or projected w while the output moves along a line or
+a circle and/or turns (`--rotate-speed` degrees per frame), as the StyleGAN3 paper's
+equivariance videos. StyleGAN3 networks have no noise inputs: `--noise` is ignored for them.
 
 `--projected-w` (images, style-mixing, truncation, interpolate) takes `projected_w.npz`
 files of `stylegan_tf.project` (or the official projector's): their w are rendered,
@@ -37,7 +47,9 @@ loaded from:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import math
 import os
 import sys
 from typing import Any, Iterator, Sequence
@@ -60,6 +72,8 @@ FIGURE3_STYLES = ("coarse", "coarse", "coarse", "middle", "middle", "fine")
 FIGURE4_SEEDS = (1157, 1012)
 FIGURE8_SEEDS = (91, 388)
 FIGURE8_PSIS = (1.0, 0.7, 0.5, 0.0, -0.5, -1.0)
+# Families without per-pixel noise inputs, and those with the Fourier input transform (StyleGAN3).
+PAN_PATHS = ("line", "circle")
 
 
 # Loading -----------------------------------------------------------------------------
@@ -188,12 +202,24 @@ def seed_latents(G, seeds: Sequence[int]) -> np.ndarray:
     return np.concatenate([np.random.RandomState(s).randn(1, latent_size(G)) for s in seeds]).astype(np.float32)
 
 
+def has_noise(G) -> bool:
+    """False for StyleGAN3 networks (any format): they have no per-pixel noise inputs (SG3 paper sec. 3)."""
+    from stylegan_tf import families
+
+    return families.has_noise_inputs(G)
+
+
+def noise_size(G) -> int:
+    """The flat noise width of G: 0 for networks without noise inputs."""
+    return int(G.noise_size()) if has_noise(G) else 0
+
+
 def seed_noise_stream(G, seed: int) -> Iterator[np.ndarray]:
     """Successive random noise realisations [noise_size] of a seed: the RandomState of the seed,
     after its latent, draws them one after the other (realisation 0 = `seed_noise(..., "random")`)."""
     rnd = np.random.RandomState(seed)
     rnd.randn(1, latent_size(G))
-    size = int(G.noise_size())
+    size = noise_size(G)
     while True:
         yield rnd.randn(size).astype(np.float32)
 
@@ -201,7 +227,9 @@ def seed_noise_stream(G, seed: int) -> Iterator[np.ndarray]:
 def seed_noise(G, seeds: Sequence[int], mode: str) -> np.ndarray:
     """Flat noise [N, noise_size] float32 for each seed under a noise mode (see the module docstring)."""
     check_noise_mode(mode)
-    size, n = int(G.noise_size()), len(seeds)
+    size, n = noise_size(G), len(seeds)
+    if size == 0:   # StyleGAN3: nothing to draw; [N, 0] keeps the batching code uniform.
+        return np.zeros((n, 0), np.float32)
     if mode == "random":
         return np.stack([next(seed_noise_stream(G, s)) for s in seeds])
     if mode == "const":
@@ -258,9 +286,9 @@ def load_projected(G, paths: str, use_file_noise: bool = True, noise_mode: str =
         data = load_projected_w(path, int(G.num_layers), int(G.config.w_dim), option)
         w = data["w"]
         noise = data.get("noise") if use_file_noise else None
-        if noise is not None and noise.shape[-1] != int(G.noise_size()):
+        if noise is not None and noise.shape[-1] != noise_size(G):
             raise UserError(f"{option}: the noise in {path!r} has {noise.shape[-1]} values, this network "
-                            f"{G.noise_size()}: it was projected into another network.")
+                            f"{noise_size(G)}: it was projected into another network.")
         if noise is None:
             noise = seed_noise(G, range(len(noises), len(noises) + len(w)), noise_mode)
         ws.append(w)
@@ -271,13 +299,18 @@ def load_projected(G, paths: str, use_file_noise: bool = True, noise_mode: str =
 
 def synthesize(G, w: np.ndarray, noise: np.ndarray, batch_size: int = 8, progress: bool = False,
                desc: str = "synthesis") -> np.ndarray:
-    """Images uint8 [N, H, W, C] from w [N, L, D] and flat noise [N, noise_size], in batches."""
+    """Images uint8 [N, H, W, C] from w [N, L, D] and flat noise [N, noise_size], in batches
+    (noise [N, 0]: a network without noise inputs, StyleGAN3)."""
     if batch_size < 1:
         raise UserError(f"--batch must be at least 1. Received: --batch={batch_size}")
     out = []
+    noise_free = noise.shape[-1] == 0
     for start in tqdm(range(0, len(w), batch_size), desc=desc, disable=not progress, unit="batch"):
-        images = G.synthesis(w[start:start + batch_size], noise_mode="random",
-                             noise=np.ascontiguousarray(noise[start:start + batch_size]))
+        if noise_free:
+            images = G.synthesis(w[start:start + batch_size], noise_mode="const")
+        else:
+            images = G.synthesis(w[start:start + batch_size], noise_mode="random",
+                                 noise=np.ascontiguousarray(noise[start:start + batch_size]))
         out.append(to_uint8(images))
     return np.concatenate(out) if out else np.zeros((0,), np.uint8)
 
@@ -488,6 +521,98 @@ def interpolate(G, seeds: Sequence[int], frames: int = 30, space: str = "w", psi
     return synthesize(G, w.astype(np.float32), noise, batch_size, progress, desc="frames")
 
 
+# The StyleGAN3 input transform -------------------------------------------------------------
+def parse_translate(text: str | None, option: str = "--translate") -> tuple[float, float] | None:
+    """'0.25,-0.1' -> (0.25, -0.1): x then y, in image widths (official gen_images `parse_vec2`)."""
+    if text is None:
+        return None
+    values = parse_floats(text, option)
+    if len(values) != 2:
+        raise UserError(f"{option} takes two numbers TX,TY (fractions of the image size). Received: {option}={text!r}")
+    return values[0], values[1]
+
+
+def transform_matrix(translate: Sequence[float] = (0.0, 0.0), angle: float = 0.0) -> np.ndarray:
+    """The inverse input transform [3, 3] float32 that moves the output by `translate` (image widths;
+    +x right, +y down) and rotates it by `angle` degrees: official gen_images.py
+    `np.linalg.inv(make_transform(translate, rotate))`."""
+    from stylegan_tf.networks.stylegan3.synthesis import make_transform
+
+    return np.linalg.inv(make_transform(tuple(translate), float(angle))).astype(np.float32)
+
+
+def transform_variable(G, option: str = "--translate/--rotate"):
+    """The [3, 3] input transform variable of a StyleGAN3 network: `G.input_transform` of a Keras
+    generator, or the restored `synthesis/input/transform` variable of an exported SavedModel (its
+    endpoints read the variable, so assigning it moves their output too). Other families have no
+    Fourier input: a `UserError` naming `option` and the family."""
+    from stylegan_tf import families
+
+    family = families.family_name(G.config)
+    if not families.get(family).input_transform:
+        raise UserError(f"{option}: only StyleGAN3 networks have an input transform (their Fourier-feature "
+                        f"input); this is a {family} network.")
+    variable = getattr(G, "input_transform", None)   # Keras G, or export.SavedModelGenerator's restored one
+    if variable is None:
+        raise UserError(f"{option}: cannot find the input transform of this {family} network "
+                        f"({type(G).__name__}); use its .keras file.")
+    return variable
+
+
+@contextlib.contextmanager
+def input_transform(G, translate: Sequence[float] | None = None, angle: float | None = None,
+                    option: str = "--translate/--rotate"):
+    """Renders inside the block see the output moved by `translate` and rotated by `angle` (see
+    `transform_matrix`); the network's transform is restored afterwards. As official gen_images.py the
+    transform replaces the stored one (not composed with it). Nothing requested: nothing is touched
+    (any family)."""
+    if translate is None and angle is None:
+        yield
+        return
+    variable = transform_variable(G, option)
+    saved = np.array(variable.numpy())
+    variable.assign(transform_matrix((0.0, 0.0) if translate is None else translate, angle or 0.0))
+    try:
+        yield
+    finally:
+        variable.assign(saved)
+
+
+def pan_transforms(frames: int, path: str = "line", distance: float = 1.0, direction: float = 0.0,
+                   rotate_speed: float = 0.0, translate: Sequence[float] = (0.0, 0.0),
+                   angle: float = 0.0) -> list[tuple[tuple[float, float], float]]:
+    """(translate, angle) of each frame of a pan: `line`: from `translate` to `translate` + `distance`
+    image widths along `direction` degrees (0 = right, 90 = down), the last frame at the end;
+    `circle`: once round the circle of radius `distance` centred on `translate`, starting at its
+    `direction` point, the last frame one step before the first (a seamless loop).
+    The angle is `angle` + i * `rotate_speed` degrees at frame i."""
+    if frames < 1:
+        raise UserError(f"--frames must be at least 1. Received: --frames={frames}")
+    if path not in PAN_PATHS:
+        raise UserError(f"--path must be one of {list(PAN_PATHS)}. Received: --path={path!r}")
+    a = math.radians(direction)
+    out = []
+    for i in range(frames):
+        if path == "line":
+            r, phi = distance * (i / (frames - 1) if frames > 1 else 0.0), a
+        else:
+            r, phi = distance, a + 2.0 * math.pi * i / frames
+        out.append(((translate[0] + r * math.cos(phi), translate[1] + r * math.sin(phi)), angle + i * rotate_speed))
+    return out
+
+
+def pan(G, w: np.ndarray, noise: np.ndarray, transforms: Sequence[tuple[Sequence[float], float]],
+        progress: bool = False) -> np.ndarray:
+    """Frames uint8 [F, H, W, C] of one w [1, L, D] (flat noise [1, noise_size]) under each
+    (translate, angle) of `transforms` (`pan_transforms`): a StyleGAN3 network's output moving and
+    turning, as the paper's equivariance videos. One frame per call (the transform is per network)."""
+    frames = []
+    for translate, angle in tqdm(transforms, desc="frames", disable=not progress, unit="frame"):
+        with input_transform(G, translate, angle, option="pan"):
+            frames.append(synthesize(G, w[:1], noise[:1], 1))
+    return np.concatenate(frames)
+
+
 # Command line -------------------------------------------------------------------------
 def _common(parser: argparse.ArgumentParser, noise_default: str, trunc_help: str) -> None:
     parser.add_argument("--network", required=True, help="a .keras generator, SavedModel directory, or training "
@@ -513,6 +638,15 @@ def _projected_options(parser: argparse.ArgumentParser, use: str) -> None:
                              "off: the --noise mode)")
 
 
+def _transform_options(parser: argparse.ArgumentParser, pan: bool = False) -> None:
+    start = " at the first frame" if pan else ""
+    parser.add_argument("--translate", default=None, metavar="TX,TY",
+                        help=f"StyleGAN3: move the output{start} by TX,TY image widths (+x right, +y down; "
+                             "official gen_images --translate)")
+    parser.add_argument("--rotate", type=float, default=None, metavar="DEG",
+                        help=f"StyleGAN3: rotate the output{start} by DEG degrees (official gen_images --rotate)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m stylegan_tf.generate",
@@ -524,7 +658,9 @@ def build_parser() -> argparse.ArgumentParser:
                "--styles coarse\n"
                "  python -m stylegan_tf.generate noise --network G.keras --seeds 1157,1012\n"
                "  python -m stylegan_tf.generate truncation --network G.keras --seeds 91,388\n"
-               "  python -m stylegan_tf.generate interpolate --network G.keras --seeds 0-3 --space z --frames 24\n")
+               "  python -m stylegan_tf.generate interpolate --network G.keras --seeds 0-3 --space z --frames 24\n"
+               "  python -m stylegan_tf.generate images --network sg3.keras --seeds 0-3 --translate 0.1,0 --rotate 15\n"
+               "  python -m stylegan_tf.generate pan --network sg3.keras --seed 0 --path circle --distance 0.2\n")
     sub = parser.add_subparsers(dest="command", metavar="command")
     sub.required = True
 
@@ -535,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     _projected_options(p, "rendered as projectedNN.png, before the seeds")
     p.add_argument("--grid", action="store_true", help="also write grid.png")
     p.add_argument("--grid-columns", type=int, default=None, help="columns of the grid (default: about square)")
+    _transform_options(p)
 
     p = sub.add_parser("style-mixing", help="paper Figure 3: copy coarse/middle/fine styles between seeds")
     _common(p, "const", "truncation psi (default: 1 = off, as the official figure)")
@@ -547,6 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "counts, the groups the network has, spread over the rows)")
     p.add_argument("--layers", default=None, help="explicit layer range for every row, e.g. 0-3 (overrides --styles)")
     _projected_options(p, "the rows (destinations) instead of --row-seeds")
+    _transform_options(p)
 
     p = sub.add_parser("noise", help="paper Figure 4: noise realisations and their per-pixel std")
     _common(p, "random", "truncation psi (default: 1 = off, as the official figure)")
@@ -559,6 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--psis", default=",".join(f"{p:g}" for p in FIGURE8_PSIS),
                    help="psi values, one column each (default: 1,0.7,0.5,0,-0.5,-1); cutoff default: all layers")
     _projected_options(p, "the rows instead of --seeds")
+    _transform_options(p)
 
     p = sub.add_parser("interpolate", help="GIF (and MP4) walking between seeds")
     _common(p, "const", "truncation psi (default: the network's, 0.7; 1 = off)")
@@ -568,6 +707,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=30, help="frames per transition (default: 30)")
     p.add_argument("--fps", type=float, default=24.0, help="frames per second (default: 24)")
     p.add_argument("--loop", action="store_true", help="walk back from the last seed to the first")
+    _transform_options(p)
+
+    p = sub.add_parser("pan", help="StyleGAN3: GIF (and MP4) of one image moving along a line or circle "
+                       "and/or turning")
+    _common(p, "const", "truncation psi (default: the network's, 1 for StyleGAN3; 1 = off)")
+    p.add_argument("--seed", type=int, default=None, help="the seed to render (or --projected-w)")
+    _projected_options(p, "its first w is rendered instead of --seed")
+    p.add_argument("--frames", type=int, default=60, help="number of frames (default: 60)")
+    p.add_argument("--path", default="line", help="line: move --distance along --direction; circle: once "
+                   "round a circle of radius --distance (a seamless loop) (default: line)")
+    p.add_argument("--distance", type=float, default=0.5, help="length of the line / radius of the circle, "
+                   "in image widths (default: 0.5)")
+    p.add_argument("--direction", type=float, default=0.0, help="direction of the line / start point on the "
+                   "circle, degrees (0 = right, 90 = down; default: 0)")
+    p.add_argument("--rotate-speed", type=float, default=0.0, help="rotation per frame, degrees (default: 0)")
+    p.add_argument("--fps", type=float, default=24.0, help="frames per second (default: 24)")
+    _transform_options(p, pan=True)
     return parser
 
 
@@ -581,15 +737,36 @@ def _check_common(args) -> None:
         raise UserError(f"--trunc-cutoff must not be negative. Received: --trunc-cutoff={args.trunc_cutoff}")
 
 
+def _write_video(frames: np.ndarray, stem: str, fps: float, zoom: int) -> list[str]:
+    """`stem`.gif and, when OpenCV's FFmpeg writer works, `stem`.mp4; returns the files written."""
+    written = [figures.save_gif(frames, stem + ".gif", fps, zoom=zoom)]
+    mp4 = figures.save_mp4(frames, stem + ".mp4", fps, zoom=zoom)
+    if mp4:
+        written.append(mp4)
+    else:
+        print("No MP4 writer available (OpenCV with FFmpeg); wrote the GIF only.", file=sys.stderr)
+    return written
+
+
 def run_command(args) -> list[str]:
     """Runs a parsed command; returns the files written."""
     _check_common(args)
     # Parse everything that does not need the network before loading it.
     if args.command == "style-mixing":
         row_seeds, col_seeds = parse_seeds(args.row_seeds, "--row-seeds"), parse_seeds(args.col_seeds, "--col-seeds")
+    elif args.command == "pan":
+        seeds = parse_seeds(str(args.seed), "--seed") if args.seed is not None else []
     else:
         seeds = parse_seeds(args.seeds) if args.seeds is not None else []
     projected_w = getattr(args, "projected_w", None)
+    translate = parse_translate(getattr(args, "translate", None))
+    if args.command == "pan":
+        if (args.seed is None) == (projected_w is None):
+            raise UserError("pan renders one --seed or the first w of --projected-w: give one of them.")
+        if args.fps <= 0:
+            raise UserError(f"--fps must be positive. Received: --fps={args.fps}")
+        transforms = pan_transforms(args.frames, args.path, args.distance, args.direction, args.rotate_speed,
+                                    translate or (0.0, 0.0), args.rotate or 0.0)
     if args.command in ("images", "interpolate") and not seeds and projected_w is None:
         raise UserError(f"{args.command} needs --seeds (or --projected-w for projected photos).")
     if args.command == "interpolate" and seeds and projected_w is not None:
@@ -606,6 +783,10 @@ def run_command(args) -> list[str]:
     if args.command == "noise" and args.samples < 5:
         raise UserError(f"--samples must be at least 5. Received: --samples={args.samples}")
     G = load_network(args.network)
+    if args.command == "pan":
+        transform_variable(G, "pan")
+    if args.command == "noise" and not has_noise(G):
+        raise UserError("noise (Figure 4): this StyleGAN3 network has no noise inputs.")
     os.makedirs(args.outdir, exist_ok=True)
     out = args.outdir
     written = []
@@ -615,75 +796,84 @@ def run_command(args) -> list[str]:
         names, w, noise = load_projected(G, projected_w, args.projected_noise, args.noise)
         projected = dict(names=names, w=w, noise=noise, psi=1.0 if args.trunc is None else args.trunc)
 
-    if args.command == "images":
-        kept, seed_iter = [], iter(seeds)
-        if projected:
-            images = synthesize(G, truncate_w(G, projected["w"], projected["psi"], args.trunc_cutoff),
-                                projected["noise"], args.batch, True, desc="projected")
-            for name, image in zip(projected["names"], images):
-                written.append(figures.save_png(image, os.path.join(out, f"{name}.png")))
-            kept.append(images)
-        for batch in iter_images(G, seeds, args.trunc, args.trunc_cutoff, args.noise, **common):
-            for image in batch:
-                written.append(figures.save_png(image, os.path.join(out, f"seed{next(seed_iter):04d}.png")))
+    # StyleGAN3 --translate/--rotate hold for every render of the command (pan sets its own per frame).
+    fixed = (translate, args.rotate) if args.command != "pan" and hasattr(args, "rotate") else (None, None)
+    given = "/".join(name for name, value in zip(("--translate", "--rotate"), fixed) if value is not None)
+    with input_transform(G, *fixed, option=given):
+        if args.command == "images":
+            kept, seed_iter = [], iter(seeds)
+            if projected:
+                images = synthesize(G, truncate_w(G, projected["w"], projected["psi"], args.trunc_cutoff),
+                                    projected["noise"], args.batch, True, desc="projected")
+                for name, image in zip(projected["names"], images):
+                    written.append(figures.save_png(image, os.path.join(out, f"{name}.png")))
+                kept.append(images)
+            for batch in iter_images(G, seeds, args.trunc, args.trunc_cutoff, args.noise, **common):
+                for image in batch:
+                    written.append(figures.save_png(image, os.path.join(out, f"seed{next(seed_iter):04d}.png")))
+                if args.grid:
+                    kept.append(batch)
             if args.grid:
-                kept.append(batch)
-        if args.grid:
-            grid = figures.image_grid(np.concatenate(kept), args.grid_columns, zoom=args.zoom)
-            written.append(figures.save_png(grid, os.path.join(out, "grid.png")))
+                grid = figures.image_grid(np.concatenate(kept), args.grid_columns, zoom=args.zoom)
+                written.append(figures.save_png(grid, os.path.join(out, "grid.png")))
 
-    elif args.command == "style-mixing":
-        n = int(G.num_layers)
-        if projected:
-            row_seeds = projected["names"]
-        if args.layers is not None:
-            layers = parse_layers(args.layers, n)
-            row_layers, labels = [layers] * len(row_seeds), [f"layers {describe_layers(layers)}"] * len(row_seeds)
-        else:
-            if args.styles is None:
-                names = default_styles(len(row_seeds), n)
+        elif args.command == "style-mixing":
+            n = int(G.num_layers)
+            if projected:
+                row_seeds = projected["names"]
+            if args.layers is not None:
+                layers = parse_layers(args.layers, n)
+                row_layers, labels = [layers] * len(row_seeds), [f"layers {describe_layers(layers)}"] * len(row_seeds)
             else:
-                names = [s.strip() for s in args.styles.split(",")]
-                if len(names) == 1:
-                    names = names * len(row_seeds)
-                elif len(names) != len(row_seeds):
-                    raise UserError(f"--styles needs one value, or one per row seed ({len(row_seeds)}). "
-                                    f"Received: --styles={args.styles!r}")
-            row_layers = [style_layers(name, n) for name in names]
-            labels = [f"{name} {describe_layers(layers)}" for name, layers in zip(names, row_layers)]
-        psi = 1.0 if args.trunc is None else args.trunc
-        result = style_mixing(G, row_seeds, col_seeds, row_layers, psi, args.trunc_cutoff, args.noise, **common,
-                              row_w=projected.get("w"), row_noise=projected.get("noise"))
-        figure = figures.style_mixing_figure(result["row_images"], result["col_images"], result["mixed"],
-                                             row_seeds, col_seeds, labels, zoom=args.zoom)
-        written.append(figures.save_png(figure, os.path.join(out, "style-mixing.png")))
+                if args.styles is None:
+                    names = default_styles(len(row_seeds), n)
+                else:
+                    names = [s.strip() for s in args.styles.split(",")]
+                    if len(names) == 1:
+                        names = names * len(row_seeds)
+                    elif len(names) != len(row_seeds):
+                        raise UserError(f"--styles needs one value, or one per row seed ({len(row_seeds)}). "
+                                        f"Received: --styles={args.styles!r}")
+                row_layers = [style_layers(name, n) for name in names]
+                labels = [f"{name} {describe_layers(layers)}" for name, layers in zip(names, row_layers)]
+            psi = 1.0 if args.trunc is None else args.trunc
+            result = style_mixing(G, row_seeds, col_seeds, row_layers, psi, args.trunc_cutoff, args.noise, **common,
+                                  row_w=projected.get("w"), row_noise=projected.get("noise"))
+            figure = figures.style_mixing_figure(result["row_images"], result["col_images"], result["mixed"],
+                                                 row_seeds, col_seeds, labels, zoom=args.zoom)
+            written.append(figures.save_png(figure, os.path.join(out, "style-mixing.png")))
 
-    elif args.command == "noise":
-        psi = 1.0 if args.trunc is None else args.trunc
-        images, stds = noise_variation(G, seeds, args.samples, psi, args.trunc_cutoff, **common)
-        figure = figures.noise_figure(images, stds, seeds, args.samples, zoom=args.zoom)
-        written.append(figures.save_png(figure, os.path.join(out, "noise.png")))
+        elif args.command == "noise":
+            psi = 1.0 if args.trunc is None else args.trunc
+            images, stds = noise_variation(G, seeds, args.samples, psi, args.trunc_cutoff, **common)
+            figure = figures.noise_figure(images, stds, seeds, args.samples, zoom=args.zoom)
+            written.append(figures.save_png(figure, os.path.join(out, "noise.png")))
 
-    elif args.command == "truncation":
-        if projected:
-            seeds = projected["names"]
-        images = truncation_sweep(G, seeds, psis, args.trunc_cutoff, args.noise, **common,
-                                  w=projected.get("w"), noise=projected.get("noise"))
-        label = "all layers" if args.trunc_cutoff is None else f"layers < {args.trunc_cutoff}"
-        figure = figures.truncation_figure(images, seeds, psis, label, zoom=args.zoom)
-        written.append(figures.save_png(figure, os.path.join(out, "truncation.png")))
+        elif args.command == "truncation":
+            if projected:
+                seeds = projected["names"]
+            images = truncation_sweep(G, seeds, psis, args.trunc_cutoff, args.noise, **common,
+                                      w=projected.get("w"), noise=projected.get("noise"))
+            label = "all layers" if args.trunc_cutoff is None else f"layers < {args.trunc_cutoff}"
+            figure = figures.truncation_figure(images, seeds, psis, label, zoom=args.zoom)
+            written.append(figures.save_png(figure, os.path.join(out, "truncation.png")))
 
-    elif args.command == "interpolate":
-        frames = interpolate(G, projected.get("names", seeds), args.frames, args.space,
-                             projected.get("psi", args.trunc), args.trunc_cutoff, args.noise, loop=args.loop,
-                             **common, w=projected.get("w"), noise=projected.get("noise"))
-        stem = os.path.join(out, f"interpolation-{args.space}")
-        written.append(figures.save_gif(frames, stem + ".gif", args.fps, zoom=args.zoom))
-        mp4 = figures.save_mp4(frames, stem + ".mp4", args.fps, zoom=args.zoom)
-        if mp4:
-            written.append(mp4)
-        else:
-            print("No MP4 writer available (OpenCV with FFmpeg); wrote the GIF only.", file=sys.stderr)
+        elif args.command == "interpolate":
+            frames = interpolate(G, projected.get("names", seeds), args.frames, args.space,
+                                 projected.get("psi", args.trunc), args.trunc_cutoff, args.noise, loop=args.loop,
+                                 **common, w=projected.get("w"), noise=projected.get("noise"))
+            written += _write_video(frames, os.path.join(out, f"interpolation-{args.space}"), args.fps, args.zoom)
+
+        elif args.command == "pan":
+            if projected:
+                name, w, noise = projected["names"][0], projected["w"][:1], projected["noise"][:1]
+                w = truncate_w(G, w, projected["psi"], args.trunc_cutoff)
+            else:
+                name, noise = f"seed{seeds[0]:04d}", seed_noise(G, seeds, args.noise)
+                w = map_latents(G, seed_latents(G, seeds), class_labels(G, args.class_index, 1), args.trunc,
+                                args.trunc_cutoff)
+            frames = pan(G, w, noise, transforms, progress=True)
+            written += _write_video(frames, os.path.join(out, f"pan-{name}"), args.fps, args.zoom)
     return written
 
 

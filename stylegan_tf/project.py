@@ -12,6 +12,7 @@ same constants):
 - Optimise one w [1, 1, w_dim] broadcast to all layers (`--w-plus`: one w per layer,
   [1, num_ws, w_dim], a common extension of the official W projection) and every
   layer's noise map (initialised N(0, 1)), with Adam (betas 0.9, 0.999, epsilon 1e-8).
+  StyleGAN3 has no noise inputs: w alone is optimised (and the regulariser is 0).
 - Step t = step / num_steps: the w input is w + N(0, 1) * w_std * 0.05 * max(0, 1 - t / 0.75)^2;
   lr = 0.1 * ramp, ramp = 0.5 - 0.5 cos(pi min(1, (1 - t) / 0.25)) * min(1, t / 0.05)
   (so step 0 has lr 0, as the official).
@@ -20,6 +21,11 @@ same constants):
   [0, 255] and area-downsampled to 256x256 when larger, plus 1e5 x the noise
   regulariser (`noise_regularization`). After each step every noise map is
   renormalised to zero mean and unit variance.
+
+The network is any generator `stylegan_tf.export.load_generator` opens: a Keras one (v1,
+StyleGAN2, StyleGAN3) or a SavedModel from `save_saved_model`, differentiated through its
+`synthesis_noise` endpoint (`differentiable_synthesis`; SavedModels written before the
+`noise_shapes` endpoint existed must be re-exported).
 
 Deviations from the official code, on purpose:
 
@@ -30,6 +36,8 @@ Deviations from the official code, on purpose:
 - Adam is Keras' (= TF1's `AdamOptimizer`, which the TF projector uses): epsilon is
   added to sqrt(v) before the bias correction, where PyTorch adds it after. With
   epsilon 1e-8 this changes nothing visible.
+- StyleGAN3 networks (whose official release has no projector) get the same schedule with
+  w alone, as they have no noise maps.
 - LPIPS is our Keras VGG16 LPIPS (`stylegan_tf.metrics.lpips`, weights converted from
   LPIPS' and torchvision's files); the official TorchScript `vgg16.pt` computes the
   same distance from the same weights, but its internals are not published.
@@ -41,7 +49,8 @@ animated `proj.gif` of at most 100 frames when OpenCV cannot write MP4), and
 
     w        [1, num_ws, w_dim] float32  the final w, tiled to every layer (the official key and
                                          shape: `generate --projected-w` and ADA's generate.py read it)
-    noise    [1, noise_size]    float32  the optimised noise maps, flat (layer order, row-major)
+    noise    [1, noise_size]    float32  the optimised noise maps, flat (layer order, row-major);
+                                         [1, 0] for StyleGAN3
     w_steps  [num_steps, num_ws, w_dim]  w after every step
     dist     [num_steps]                 the distance at every step
     loss     [num_steps]                 distance + regularisation at every step
@@ -137,18 +146,29 @@ def noise_regularization(maps):
 
 
 def noise_shapes(G) -> list[tuple[int, int]]:
-    """[(h, w)] of each layer's noise map, in the order of the flat noise vector."""
-    network = G if hasattr(G, "noise_shapes") else getattr(G, "synthesis_network", None)
-    if network is None or not hasattr(network, "noise_shapes") or not hasattr(G, "synthesis_network"):
-        raise UserError(f"Projection optimises through the network, so it needs a Keras generator (a .keras "
-                        f"file, a training checkpoint or run directory, an official pickle); {type(G).__name__} "
-                        f"(e.g. a SavedModel for serving) cannot be projected into.")
+    """[(h, w)] of each layer's noise map, in the order of the flat noise vector; [] for networks
+    without noise inputs (StyleGAN3). A SavedModel exported before `noise_shapes` was an endpoint:
+    `UserError` (re-export)."""
+    network = getattr(G, "synthesis_network", G)   # Keras generators; SavedModelGenerator has them itself
+    if not hasattr(network, "noise_shapes"):
+        return []
     return [tuple(int(v) for v in s) for s in network.noise_shapes()]
 
 
 def uses_noise(G) -> bool:
-    """False for networks without noise inputs (v1 `use_noise=False`): nothing to optimise then."""
-    return bool(getattr(G.synthesis_network, "noise_enabled", True)) and bool(getattr(G.config, "use_noise", True))
+    """False for networks without noise inputs (StyleGAN3, v1 `use_noise=False`): nothing to optimise then."""
+    network = getattr(G, "synthesis_network", G)
+    return (bool(noise_shapes(G)) and bool(getattr(network, "noise_enabled", True))
+            and bool(getattr(G.config, "use_noise", True)))
+
+
+def differentiable_synthesis(G, w, maps=None):
+    """Images of the tensor w with the noise `maps` (a list of [N, h, w, 1]; None = the fixed noise),
+    with gradients: a Keras generator's `synthesis`, or a SavedModel's `synthesis_tensors`
+    (its `synthesis` works on numpy arrays)."""
+    if hasattr(G, "synthesis_tensors"):
+        return G.synthesis_tensors(w, maps)
+    return G.synthesis(w, noise_mode="const", noise=None if maps is None else list(maps))
 
 
 # Distance ---------------------------------------------------------------------------------
@@ -324,7 +344,8 @@ def project(G, target: np.ndarray, features: Callable = None, config: Projection
     """Projects one image into G's latent space (see the module docstring for the schedule).
 
     Args:
-        G: a Keras generator (`StyleGenerator`: v1, v2, ...).
+        G: a generator of `stylegan_tf.export.load_generator`: Keras (v1, StyleGAN2, StyleGAN3) or a
+            `SavedModelGenerator`.
         target: [R, R, C] at G's resolution, in [0, 255] (uint8, or float: an unclipped image).
         features: images [N, H, W, C] in [0, 255] -> [N, F] features; the distance is the sum of
             their squared differences. Default: none (pass `LPIPSFeatures`; `pixel_features` is the
@@ -359,15 +380,9 @@ def project(G, target: np.ndarray, features: Callable = None, config: Projection
     w_layers = num_ws if config.w_plus else 1
     w_opt = keras.Variable(np.tile(np.reshape(w_avg, (1, 1, w_dim)), (1, w_layers, 1)).astype(np.float32),
                            name="w_opt")
-    if optimize_noise:
-        noise_vars = [keras.Variable(rng.randn(1, h, w, 1).astype(np.float32), name=f"noise{i}")
-                      for i, (h, w) in enumerate(shapes)]
-    else:
-        const = np.asarray(G.const_noise(), np.float32).reshape(-1)
-        offsets = np.cumsum([0] + [h * w for h, w in shapes])
-        noise_vars = [tf.constant(const[a:b].reshape(1, h, w, 1))
-                      for a, b, (h, w) in zip(offsets[:-1], offsets[1:], shapes)]
-    variables = [w_opt] + (noise_vars if optimize_noise else [])
+    noise_vars = [keras.Variable(rng.randn(1, h, w, 1).astype(np.float32), name=f"noise{i}")
+                  for i, (h, w) in enumerate(shapes)] if optimize_noise else []
+    variables = [w_opt] + noise_vars
     optimizer = keras.optimizers.Adam(learning_rate=config.initial_learning_rate, beta_1=0.9, beta_2=0.999,
                                       epsilon=1e-8)
     optimizer.build(variables)
@@ -378,7 +393,7 @@ def project(G, target: np.ndarray, features: Callable = None, config: Projection
     def step(lr, w_noise):
         with tf.GradientTape() as tape:
             ws = tf.broadcast_to(w_opt + w_noise, (1, num_ws, w_dim))
-            images = G.synthesis(ws, noise=list(noise_vars))
+            images = differentiable_synthesis(G, ws, noise_vars if optimize_noise else None)
             dist = tf.reduce_sum(tf.square(target_features - features(to_distance_images(
                 tf.cast(images, tf.float32), size))))
             reg = noise_regularization(noise_vars) if optimize_noise else tf.constant(0.0)
@@ -403,22 +418,28 @@ def project(G, target: np.ndarray, features: Callable = None, config: Projection
         w_steps[i] = np.asarray(w_opt.numpy())[0]
         bar.set_postfix(dist=f"{dists[i]:.4g}", loss=f"{losses[i]:.4g}", refresh=False)
     bar.close()
-    noise = np.concatenate([np.asarray(n).reshape(1, -1) for n in noise_vars], axis=1).astype(np.float32)
+    if optimize_noise:
+        noise = np.concatenate([np.asarray(n).reshape(1, -1) for n in noise_vars], axis=1).astype(np.float32)
+    elif shapes:
+        noise = np.asarray(G.const_noise(), np.float32).reshape(1, -1)
+    else:
+        noise = np.zeros((1, 0), np.float32)   # StyleGAN3: no noise inputs
     return ProjectionResult(w_steps=w_steps, noise=noise, dist=dists, loss=losses, num_ws=num_ws,
                             w_plus=config.w_plus, w_avg=w_avg, w_std=w_std)
 
 
 # Outputs ---------------------------------------------------------------------------------
 def render(G, w: np.ndarray, noise: np.ndarray, batch_size: int = 8) -> Iterator[np.ndarray]:
-    """uint8 images [<= batch_size, H, W, C] of w [N, num_ws, w_dim] with one flat noise [1, noise_size]."""
+    """uint8 images [<= batch_size, H, W, C] of w [N, num_ws, w_dim] with one flat noise [1, noise_size]
+    ([1, 0]: a network without noise inputs)."""
     from keras import ops
 
     from stylegan_tf.images import to_uint8
 
     for start in range(0, len(w), batch_size):
         chunk = ops.convert_to_tensor(np.ascontiguousarray(w[start:start + batch_size], np.float32))
-        yield to_uint8(G.synthesis(chunk, noise_mode="const",
-                                   noise=ops.convert_to_tensor(np.repeat(noise, len(chunk), axis=0))))
+        maps = ops.convert_to_tensor(np.repeat(noise, len(chunk), axis=0)) if noise.shape[-1] else None
+        yield to_uint8(G.synthesis(chunk, noise_mode="const", noise=maps))
 
 
 def save_projection(result: ProjectionResult, path) -> Path:
@@ -542,8 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m stylegan_tf.project --network run/ --target photo.jpg --align --w-plus "
                "--outdir out/proj --lpips lpips_vgg16.npz\n"
                "  python -m stylegan_tf.generate images --network G.keras --projected-w out/proj/projected_w.npz\n")
-    parser.add_argument("--network", required=True, help="a .keras generator, a training run directory / "
-                        "checkpoint (its Gs), or an official network pickle")
+    parser.add_argument("--network", required=True, help="a .keras generator, a SavedModel directory, a "
+                        "training run directory / checkpoint (its Gs), or an official network pickle")
     parser.add_argument("--target", required=True, help="the photo to project (PNG, JPEG, ...)")
     parser.add_argument("--outdir", required=True, help="output folder")
     parser.add_argument("--lpips", default=None, help="LPIPS VGG16 weights (.npz from "

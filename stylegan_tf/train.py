@@ -122,7 +122,7 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
     if args.batch is not None:
         if args.batch < 1:
             raise UserError(f"--batch must be at least 1. Received: {args.batch}")
-        overrides.update(schedule__minibatch_base=args.batch, schedule__minibatch_dict={})
+        config = presets.with_batch(args.config, config, args.batch)
     if args.lrate is not None:
         overrides.update(schedule__g_lrate_base=args.lrate, schedule__g_lrate_dict={},
                          schedule__d_lrate_base=args.lrate, schedule__d_lrate_dict={})

@@ -478,3 +478,25 @@ def write_sg3_pickle(path, g_init: dict, g_state: dict, d_init: dict, d_state: d
     obj = {"G": G, "D": ada_module_tree("Discriminator", d_state, d_init), "G_ema": G,
            "training_set_kwargs": easydict({"resolution": g_init["img_resolution"]})}
     write_torch_pickle(path, obj, protocol)
+
+
+def write_tiny_sg3_pickle(path, seed: int = 2):
+    """A StyleGAN3-T pickle at 16x16 (channel_base 256, max 16, z/w 16, 2 mapping layers) with random
+    G and D. Returns (G init kwargs as pickled, as plain dicts, G state_dict, D init kwargs, D StyleGAN2Config,
+    D TF variables)."""
+    from stylegan_tf.networks.stylegan3.official_weights import config_from_init_kwargs
+    from tests import official_reference_sg2 as ref
+    from tests import stylegan3_reference as ref3
+
+    g_init = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
+              "mapping_kwargs": easydict({"num_layers": 2}), "channel_base": 256, "channel_max": 16,
+              "magnitude_ema_beta": 0.999, "conv_clamp": 256}
+    plain = dict(g_init, mapping_kwargs={"num_layers": 2})
+    d_init = {"c_dim": 0, "img_resolution": 16, "img_channels": 3, "architecture": "resnet", "channel_base": 256,
+              "channel_max": 16, "epilogue_kwargs": easydict({"mbstd_group_size": 4})}
+    g_state = ref3.random_state(plain, np.random.default_rng(seed))
+    d_cfg = config_from_init_kwargs(plain, dict(d_init, epilogue_kwargs={"mbstd_group_size": 4}))
+    d_cfg = d_cfg.discriminator_config()
+    d_vars = ref.random_official_variables(ref.official_d_shapes(d_cfg), seed=seed + 2)
+    write_sg3_pickle(path, g_init, g_state, d_init, ref.tf_to_ada_state_dict(d_vars, "D", d_cfg.resample_filter))
+    return g_init, plain, g_state, d_init, d_cfg, d_vars

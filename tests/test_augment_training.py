@@ -1,11 +1,6 @@
 """ADA in the training step: augmented D inputs, the p heuristic, checkpoints, exact resume, mirrored."""
 
 import argparse
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,8 +12,8 @@ from stylegan_tf.augment.adaptive import ada_adjust
 from stylegan_tf.errors import UserError
 from stylegan_tf.training import checkpoint as ckpt
 from stylegan_tf.training.trainer import StyleGANTrainer, _AugmentedD
+from tests import mirrored
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = presets.get("tiny")
 
 
@@ -90,19 +85,16 @@ def test_augmented_d_sees_augmented_images():
 def test_checkpoint_holds_p_and_resume_is_exact(tmp_path):
     config = _ada(p=0.3, interval=3, kimg=1.0)
     a = _trainer(config)
-    ckpt.save_checkpoint(a, tmp_path / "a", {"cur_nimg": 0, "step": 0})
-    b = _trainer(config, seed=1)
-    ckpt.load_checkpoint(b, ckpt.list_checkpoints(tmp_path / "a")[-1])
-    step_a, step_b = _stepper(a), _stepper(b)
-    for i in range(3):
-        step_a(_reals(i), i)
+    step_a = _stepper(a)
     for i in range(2):
-        step_b(_reals(i), i)
-    assert b.augment_state.signs.numpy()[1] == 16  # two minibatches accumulated, mid-interval
-    ckpt.save_checkpoint(b, tmp_path / "b", {"cur_nimg": 16, "step": 2})
+        step_a(_reals(i), i)
+    assert a.augment_state.signs.numpy()[1] == 16  # two minibatches accumulated, mid-interval
+    ckpt.save_checkpoint(a, tmp_path / "a", {"cur_nimg": 16, "step": 2})
+    signs = a.augment_state.signs.numpy().copy()
+    step_a(_reals(2), 2)   # the uninterrupted run's third step
     c = _trainer(_ada(p=0.0, interval=3, kimg=1.0), seed=1)  # p comes from the checkpoint, not the config
-    ckpt.load_checkpoint(c, ckpt.list_checkpoints(tmp_path / "b")[-1])
-    np.testing.assert_array_equal(c.augment_state.signs.numpy(), b.augment_state.signs.numpy())
+    ckpt.load_checkpoint(c, ckpt.list_checkpoints(tmp_path / "a")[-1])
+    np.testing.assert_array_equal(c.augment_state.signs.numpy(), signs)
     assert float(c.augment_state.p) == pytest.approx(0.3)
     _stepper(c)(_reals(2), 2)
     assert float(a.augment_state.p) != pytest.approx(0.3)  # moved at the third step
@@ -152,55 +144,24 @@ def test_command_line_options():
     assert isinstance(_args("--aug", "ada"), argparse.Namespace)
 
 
-MIRRORED = textwrap.dedent("""
-    import numpy as np, tensorflow as tf
-    cpus = tf.config.list_physical_devices("CPU")
-    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
-    import keras
-    from stylegan_tf import presets
-    from stylegan_tf.training.trainer import StyleGANTrainer
-    keras.utils.set_random_seed(0)
-    cfg = presets.get("tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5, schedule__d_lrate_base=0.5,
-                                      augment__mode="ada", augment__p=0.6, augment__interval=2, augment__kimg=1.0)
-    def make(strategy):
-        with strategy.scope():
-            t = StyleGANTrainer(cfg, seed=3)
-            t.build_optimizers()
-        return t
-    one, two = tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    single, mirror = make(one), make(two)
-    for a, b in zip(mirror.G.weights + mirror.D.weights + mirror.Gs.weights,
-                    single.G.weights + single.D.weights + single.Gs.weights):
-        a.assign(b.numpy())
-    def stepper(strategy, tr):
-        @tf.function(autograph=False)
-        def f(reals, step):
-            out = strategy.run(tr.train_step, args=(reals, None, tf.constant(1.0), tf.constant(0.9), step))
-            return {k: strategy.reduce("MEAN", v, axis=None) for k, v in out.items()}
-        return f
-    for tr in (single, mirror):
-        tr.set_lod(1.0)
-    fa, fb = stepper(one, single), stepper(two, mirror)
-    for i in range(2):
-        reals = tf.random.stateless_uniform([8, 8, 8, 3], [1, i], -1, 1)
-        a, b = fa(reals, tf.constant(i, tf.int64)), fb(reals, tf.constant(i, tf.int64))
-        for k in ("loss/D", "loss/G", "loss/r1_penalty", "augment/signs_real", "augment/p", "augment/rt"):
-            print("stat", k, float(a[k]), float(b[k]))
-    print("p", float(single.augment_state.p.numpy()), float(mirror.augment_state.p.numpy()))
-    print("count", float(mirror.augment_state.signs.numpy()[1]))
-""")
-
-
 @pytest.mark.slow
-def test_mirrored_ada_step_equals_single_device_step():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-c", MIRRORED], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [line.split() for line in result.stdout.splitlines()]
-    stats = [line for line in lines if line[0] == "stat"]
-    assert len(stats) == 12
-    for line in stats:
-        assert float(line[2]) == pytest.approx(float(line[3]), rel=1e-4, abs=1e-5), line
-    (p_line,) = [line for line in lines if line[0] == "p"]
-    assert float(p_line[1]) == float(p_line[2]) != 0.6  # p moved once, identically
-    assert ["count", "0.0"] in lines  # accumulator cleared after the interval
+def test_mirrored_ada_step_equals_single_device_step(two_cpus):
+    result = two_cpus.run("""
+        from stylegan_tf import presets
+        from stylegan_tf.training.trainer import StyleGANTrainer
+        cfg = presets.get("tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5,
+                                          schedule__d_lrate_base=0.5, augment__mode="ada", augment__p=0.6,
+                                          augment__interval=2, augment__kimg=1.0)
+        single, mirror = make_pair(StyleGANTrainer, cfg, lod=1.0)
+        calls = [((tf.random.stateless_uniform([8, 8, 8, 3], [1, i], -1, 1), None, tf.constant(1.0),
+                   tf.constant(0.9), tf.constant(i, tf.int64)), {}) for i in range(2)]
+        result = compare_steps(single, mirror, "train_step", calls, ("loss/D", "loss/G", "loss/r1_penalty",
+                                                                      "augment/signs_real", "augment/p", "augment/rt"))
+        result["p"] = [float(single.augment_state.p.numpy()), float(mirror.augment_state.p.numpy())]
+        result["count"] = float(mirror.augment_state.signs.numpy()[1])
+    """)
+    assert len(result["stats"]) == 2 and all(len(step) == 6 for step in result["stats"])
+    mirrored.assert_same_stats(result, rel=1e-4, abs=1e-5)
+    one, two = result["p"]
+    assert one == two != 0.6  # p moved once, identically
+    assert result["count"] == 0.0  # accumulator cleared after the interval

@@ -1,11 +1,6 @@
 """The networks are backend-agnostic: they import without TensorFlow and run under JAX."""
 
 import importlib.util
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,42 +9,17 @@ from stylegan_tf import presets
 from stylegan_tf.networks.stylegan1.discriminator import Discriminator
 from stylegan_tf.networks.stylegan1.generator import Generator
 
-ROOT = Path(__file__).resolve().parents[1]
-NETWORK_MODULES = ["stylegan_tf", "stylegan_tf.config", "stylegan_tf.presets", "stylegan_tf.networks.layers",
-                   "stylegan_tf.networks.mapping", "stylegan_tf.networks.stylegan1.synthesis", "stylegan_tf.networks.stylegan1.generator",
-                   "stylegan_tf.networks.stylegan1.discriminator", "stylegan_tf.networks.stylegan1.official_weights", "stylegan_tf.networks.stylegan1.adain"]
-NETWORK_MODULES += ["stylegan_tf.networks.stylegan3.config", "stylegan_tf.networks.stylegan3.filters",
-                    "stylegan_tf.networks.stylegan3.filtered_lrelu", "stylegan_tf.networks.stylegan3.synthesis",
-                    "stylegan_tf.networks.stylegan3.generator"]
-NETWORK_MODULES += ["stylegan_tf.networks.noise", "stylegan_tf.networks.stylegan2.upfirdn",
-                    "stylegan_tf.networks.stylegan2.conv", "stylegan_tf.networks.stylegan2.modconv",
-                    "stylegan_tf.networks.stylegan2.synthesis", "stylegan_tf.networks.stylegan2.generator",
-                    "stylegan_tf.networks.stylegan2.discriminator"]
-
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 
 
-def _run(code, backend, *args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), KERAS_BACKEND=backend)
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+@needs_jax
+def test_network_modules_do_not_import_tensorflow(jax_helper):
+    """(The session's JAX helper, tests/conftest.py, imports them first thing.)"""
+    assert jax_helper.run("result = TENSORFLOW_IMPORTED") is False
 
 
 @needs_jax
-def test_network_modules_do_not_import_tensorflow():
-    out = _run(f"""
-        import importlib, sys
-        for name in {NETWORK_MODULES!r}:
-            importlib.import_module(name)
-        print("tensorflow" in sys.modules)
-    """, "jax")
-    assert out.strip().splitlines()[-1] == "False"
-
-
-@needs_jax
-def test_jax_backend_computes_the_same_images_and_scores(tmp_path):
+def test_jax_backend_computes_the_same_images_and_scores(tmp_path, jax_helper):
     cfg = presets.get("tiny").network
     G, D = Generator(cfg, seed=0), Discriminator(cfg)
     rng = np.random.default_rng(0)
@@ -65,16 +35,16 @@ def test_jax_backend_computes_the_same_images_and_scores(tmp_path):
     np.save(tmp_path / "z.npy", z)
     np.save(tmp_path / "images.npy", images)
 
-    _run("""
-        import sys, numpy as np, jax, keras, stylegan_tf.presets as presets
+    jax_helper.run(f"""
+        import numpy as np, jax, keras, stylegan_tf.presets as presets
         from stylegan_tf.networks.stylegan1.generator import Generator
         from stylegan_tf.networks.stylegan1.discriminator import Discriminator
-        folder = sys.argv[1]
+        folder = {str(tmp_path)!r}
         cfg = presets.get("tiny").network
         G, D = Generator(cfg, seed=0), Discriminator(cfg)
         g = np.load(folder + "/weights.npz"); d = np.load(folder + "/d_weights.npz")
-        G.set_weights([g[f"arr_{i}"] for i in range(len(g.files))])
-        D.set_weights([d[f"arr_{i}"] for i in range(len(d.files))])
+        G.set_weights([g[f"arr_{{i}}"] for i in range(len(g.files))])
+        D.set_weights([d[f"arr_{{i}}"] for i in range(len(d.files))])
         z = np.load(folder + "/z.npy")
         images = G(z, truncation_psi=0.7, noise_mode="const")
         assert "jax" in type(images).__module__, type(images)
@@ -84,7 +54,7 @@ def test_jax_backend_computes_the_same_images_and_scores(tmp_path):
         out = G(z, training=True, noise_mode="random")
         assert np.all(np.isfinite(np.asarray(out)))
         assert np.any(np.asarray(G.w_avg) != 0)
-    """, "jax", str(tmp_path))
+    """)
     np.testing.assert_allclose(np.load(tmp_path / "images_jax.npy"), images, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(np.load(tmp_path / "scores_jax.npy"), scores, rtol=1e-4, atol=1e-4)
 
@@ -94,7 +64,7 @@ SG2_TINY = dict(resolution=16, channel_base=256, channel_max=32, latent_size=32,
 
 
 @needs_jax
-def test_jax_backend_runs_the_stylegan2_networks(tmp_path):
+def test_jax_backend_runs_the_stylegan2_networks(tmp_path, jax_helper):
     from stylegan_tf.networks.stylegan2.config import StyleGAN2Config
     from stylegan_tf.networks.stylegan2.discriminator import Discriminator as D2
     from stylegan_tf.networks.stylegan2.generator import Generator as G2
@@ -114,12 +84,12 @@ def test_jax_backend_runs_the_stylegan2_networks(tmp_path):
     np.save(tmp_path / "labels.npy", labels)
     np.save(tmp_path / "images.npy", images)
 
-    _run(f"""
-        import sys, numpy as np
+    jax_helper.run(f"""
+        import numpy as np
         from stylegan_tf.networks.stylegan2.config import StyleGAN2Config
         from stylegan_tf.networks.stylegan2.generator import Generator
         from stylegan_tf.networks.stylegan2.discriminator import Discriminator
-        folder = sys.argv[1]
+        folder = {str(tmp_path)!r}
         cfg = StyleGAN2Config(**{SG2_TINY!r})
         G, D = Generator(cfg, seed=0), Discriminator(cfg)
         g = np.load(folder + "/g.npz"); d = np.load(folder + "/d.npz")
@@ -132,6 +102,6 @@ def test_jax_backend_runs_the_stylegan2_networks(tmp_path):
         np.save(folder + "/scores_jax.npy", np.asarray(D(np.load(folder + "/images.npy"), labels)))
         out = G(z, labels, training=True)   # the non-fused form, style mixing, w_avg update
         assert np.all(np.isfinite(np.asarray(out))) and np.any(np.asarray(G.w_avg) != 0)
-    """, "jax", str(tmp_path))
+    """)
     np.testing.assert_allclose(np.load(tmp_path / "images_jax.npy"), images, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(np.load(tmp_path / "scores_jax.npy"), scores, rtol=1e-4, atol=1e-4)

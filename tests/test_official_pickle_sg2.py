@@ -136,18 +136,8 @@ def test_stylegan3_pickle_loads_matching_the_official_references(tmp_path):
     from stylegan_tf.networks.stylegan3.official_weights import config_from_init_kwargs
     from tests import stylegan3_reference as ref3
 
-    g_init = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
-              "mapping_kwargs": op.easydict({"num_layers": 2}), "channel_base": 256, "channel_max": 16,
-              "magnitude_ema_beta": 0.999, "conv_clamp": 256}
-    plain = dict(g_init, mapping_kwargs={"num_layers": 2})
-    d_init = {"c_dim": 0, "img_resolution": 16, "img_channels": 3, "architecture": "resnet", "channel_base": 256,
-              "channel_max": 16, "epilogue_kwargs": op.easydict({"mbstd_group_size": 4})}
-    g_state = ref3.random_state(plain, np.random.default_rng(2))
     path = tmp_path / "sg3.pkl"
-    d_cfg = config_from_init_kwargs(plain, dict(d_init, epilogue_kwargs={"mbstd_group_size": 4}))
-    d_cfg = d_cfg.discriminator_config()
-    d_vars = ref.random_official_variables(ref.official_d_shapes(d_cfg), seed=4)
-    op.write_sg3_pickle(path, g_init, g_state, d_init, ref.tf_to_ada_state_dict(d_vars, "D", d_cfg.resample_filter))
+    g_init, plain, g_state, d_init, d_cfg, d_vars = op.write_tiny_sg3_pickle(path)
     nets = load_pickle(path)
     assert (nets.family, nets.source_format, nets.config.cfg, nets.config.resolution) == ("stylegan3", "pytorch",
                                                                                           "t", 16)

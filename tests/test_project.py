@@ -364,9 +364,54 @@ def test_video_writer_streams_mp4_or_falls_back_to_a_gif(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.gif"]  # no temporary files left
 
 
-def test_a_saved_model_is_refused_with_a_user_error(tiny_G, tmp_path):
-    from stylegan_tf.export import load_generator, save_saved_model
+def test_saved_model_projection_follows_the_keras_trajectory(tiny_G, tiny_stats, generated, small_lpips, tmp_path):
+    from types import SimpleNamespace
 
-    served = load_generator(save_saved_model(tiny_G, tmp_path / "served"))
-    with pytest.raises(UserError, match="needs a Keras generator.*SavedModelGenerator"):
+    import tensorflow as tf
+
+    from stylegan_tf.export import float32_copy, load_generator, save_saved_model
+
+    G = float32_copy(tiny_G)
+    for weight in G.weights:  # official init is 0: make the noise maps matter, so their gradients do
+        if weight.path.endswith("noise/strength"):
+            weight.assign(np.full(weight.shape, 0.3, np.float32))
+    served = load_generator(save_saved_model(G, tmp_path / "served"))
+    assert P.noise_shapes(served) == P.noise_shapes(G)
+    features, config = P.LPIPSFeatures(small_lpips), P.ProjectionConfig(num_steps=6)
+    ours, theirs = (P.project(g, generated[1], features, config, progress=False, w_stats=tiny_stats)
+                    for g in (G, served))
+    assert np.all(np.diff(ours.dist[1:]) != 0)
+    np.testing.assert_allclose(theirs.dist, ours.dist, rtol=1e-4)
+    np.testing.assert_allclose(theirs.w_steps, ours.w_steps, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(theirs.noise, ours.noise, rtol=1e-4, atol=1e-4)
+    a, b = (next(P.render(g, ours.w, ours.noise))[0].astype(int) for g in (G, served))
+    assert np.abs(a - b).max() <= 1
+    maps = [tf.Variable(np.ones((1, h, w, 1), np.float32)) for h, w in P.noise_shapes(served)]
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(served.synthesis_tensors(tf.constant(ours.w), maps))
+    assert all(float(tf.reduce_max(tf.abs(g))) > 0 for g in tape.gradient(total, maps))  # every map matters
+    # A SavedModel written before the noise_shapes endpoint existed: re-export.
+    served._model = SimpleNamespace(synthesis_noise=served._model.synthesis_noise)
+    with pytest.raises(UserError, match="served was exported without its noise shapes.*re-export it"):
         P.noise_shapes(served)
+
+
+def test_stylegan3_projection_optimises_w_alone(tmp_path):
+    from stylegan_tf import families
+
+    keras.utils.set_random_seed(0)
+    G = families.build_generator(presets.get("stylegan3-tiny").network, name="G")
+    assert P.noise_shapes(G) == [] and not P.uses_noise(G)
+    w = np.asarray(G.mapping(np.random.RandomState(5).randn(1, 16).astype(np.float32)))
+    target = (np.asarray(G.synthesis(keras.ops.convert_to_tensor(w)))[0] + 1.0) * 127.5
+    stats = P.w_statistics(G, num_samples=2000)
+    result = P.project(G, target, P.pixel_features, P.ProjectionConfig(num_steps=30), progress=False,
+                       w_stats=stats)
+    assert result.noise.shape == (1, 0) and np.all(result.loss == result.dist)  # no noise, no regulariser
+    # A random tiny SG3 barely depends on w (w is not recoverable); the gradient must still lower the distance.
+    assert result.dist[-1] < 0.75 * result.dist[0]
+    written = P.write_outputs(G, result, np.clip(target + 0.5, 0, 255).astype(np.uint8), tmp_path,
+                              save_video=False, progress=False)
+    assert [p.name for p in written] == ["target.png", "proj.png", "target-proj.png", "projected_w.npz"]
+    with np.load(tmp_path / "projected_w.npz") as data:
+        assert data["w"].shape == (1, G.num_layers, 16) and data["noise"].shape == (1, 0)

@@ -1,14 +1,8 @@
 """StyleGAN2 training: lazy R1 / path length, Adam adjustment, pl_mean, presets, mirrored == single,
 Keras fit(), and the command line with an exact resume after kill -9."""
 
+import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -19,9 +13,8 @@ from stylegan_tf import losses, presets
 from stylegan_tf.schedule import gs_beta
 from stylegan_tf.train import config_from_args, parse_args
 from stylegan_tf.training.stylegan2_trainer import StyleGAN2Trainer
+from tests import mirrored, processes
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
 TINY = presets.get("stylegan2-tiny")
 
 
@@ -49,6 +42,22 @@ def trainer():
     return t
 
 
+@pytest.fixture(scope="module")
+def step(trainer):
+    """The shared trainer's step, traced once per phase kind for the tests that use it."""
+    return _stepper(trainer)
+
+
+@contextlib.contextmanager
+def _learning_rates(trainer, g_lrate, d_lrate):
+    """The shared trainer with other learning rates (variables: the traced step reads them)."""
+    trainer.set_learning_rates(g_lrate, d_lrate)
+    try:
+        yield
+    finally:
+        trainer.set_learning_rates(TINY.schedule.g_lrate_base, TINY.schedule.d_lrate_base)
+
+
 def test_phases_follow_the_iteration_index_and_adam_is_adjusted():
     config = presets.get("stylegan2-ffhq")
     t = StyleGAN2Trainer(TINY.replace(loss__r1_interval=16, loss__pl_interval=4), seed=0)
@@ -67,8 +76,7 @@ def test_phases_follow_the_iteration_index_and_adam_is_adjusted():
     assert config.loss.r1_interval == 16 and config.loss.pl_interval == 4 and config.loss.pl_weight == 2.0
 
 
-def test_each_lazy_phase_is_one_more_optimizer_step(trainer):
-    step = _stepper(trainer)
+def test_each_lazy_phase_is_one_more_optimizer_step(trainer, step):
     g0, d0 = int(trainer.g_opt.iterations.numpy()), int(trainer.d_opt.iterations.numpy())
     seen = []
     for i in range(5):   # tiny: R1 every 4, path length every 2
@@ -140,18 +148,16 @@ def test_pl_lengths_match_finite_differences(trainer):
     np.testing.assert_allclose(lengths.numpy(), reference, rtol=2e-2)
 
 
-def test_pl_mean_update_in_a_step():
+def test_pl_mean_update_in_a_step(trainer, step):
     # With G's learning rate 0 the path-length phase sees the weights path_lengths() sees now.
-    config = TINY.replace(schedule__g_lrate_base=0.0)
-    t = StyleGAN2Trainer(config, seed=2)
-    t.build_optimizers()
     expected = []
-    for i in (0, 2):
-        lengths, _ = t.path_lengths(tf.constant(i, tf.int64), None, 8)
-        expected.append(float(tf.reduce_mean(lengths)))
-        before = float(t.pl_mean.numpy())
-        stats = _stepper(t)(_reals(8, seed=i), i)
-        np.testing.assert_allclose(stats["pl_mean"], before + (expected[-1] - before) * 0.01, rtol=1e-4)
+    with _learning_rates(trainer, 0.0, TINY.schedule.d_lrate_base):
+        for i in (0, 2):
+            lengths, _ = trainer.path_lengths(tf.constant(i, tf.int64), None, 8)
+            expected.append(float(tf.reduce_mean(lengths)))
+            before = float(trainer.pl_mean.numpy())
+            stats = step(_reals(8, seed=i), i)
+            np.testing.assert_allclose(stats["pl_mean"], before + (expected[-1] - before) * 0.01, rtol=1e-4)
     assert 0 < stats["pl_mean"] < max(expected)
 
 
@@ -189,10 +195,9 @@ def test_mixed_precision_steps_are_finite(precision):
     try:
         t = StyleGAN2Trainer(TINY, seed=0, mixed_precision=precision)
         t.build_optimizers()
-        step = _stepper(t)
-        for i in range(2):
-            stats = step(_reals(8, seed=i), i)
+        stats = _stepper(t)(_reals(8), 0)      # step 0: every phase (Gmain, Greg, Dmain, Dreg)
         assert all(np.isfinite(v) for v in stats.values()), stats
+        assert stats["loss/r1_penalty"] > 0 and stats["loss/pl_penalty"] >= 0
         assert all(np.all(np.isfinite(w.numpy())) for w in t.G.weights + t.D.weights)
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -201,180 +206,128 @@ def test_mixed_precision_steps_are_finite(precision):
 def test_keras_fit_with_tensorboard_and_backup(tmp_path):
     t = StyleGAN2Trainer(TINY, seed=0)
     t.compile()
-    data = tf.data.Dataset.from_tensor_slices(_reals(40)).batch(8, drop_remainder=True)
+    data = tf.data.Dataset.from_tensor_slices(_reals(8)).batch(8, drop_remainder=True)   # one step per epoch
     history = t.fit(data, epochs=2, verbose=0, callbacks=[
         keras.callbacks.TensorBoard(str(tmp_path / "tb")),
         keras.callbacks.BackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)])
-    assert int(t.iteration_counter.numpy()) == 10
-    assert int(t.d_opt.iterations.numpy()) == 10 + 3      # R1 at iterations 0, 4, 8
+    assert int(t.iteration_counter.numpy()) == 2
+    assert int(t.d_opt.iterations.numpy()) == 2 + 1      # R1 at iteration 0 (every 4)
+    assert int(t.g_opt.iterations.numpy()) == 2 + 1      # path length at iteration 0 (every 2)
     for name in ("loss/G", "loss/D", "loss/r1_penalty", "loss/pl_penalty", "pl_mean"):
         assert all(np.isfinite(history.history[name])), name
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
     assert list((tmp_path / "backup").rglob("*"))
 
 
-MIRRORED = textwrap.dedent("""
-    import numpy as np, tensorflow as tf
-    cpus = tf.config.list_physical_devices("CPU")
-    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
-    import keras
-    from stylegan_tf import presets
-    from stylegan_tf.training.stylegan2_trainer import StyleGAN2Trainer
-    keras.utils.set_random_seed(0)
-    # Adam's epsilon raised so the update is linear in the gradient (see test_training_step.py).
-    cfg = presets.get("stylegan2-tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5,
-                                                schedule__d_lrate_base=0.5)
-    def make(strategy):
-        with strategy.scope():
-            t = StyleGAN2Trainer(cfg, seed=3)
-            t.build_optimizers()
-        return t
-    one, two = tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    single, mirror = make(one), make(two)
-    for a, b in zip(mirror.G.weights + mirror.D.weights + mirror.Gs.weights,
-                    single.G.weights + single.D.weights + single.Gs.weights):
-        a.assign(b.numpy())
-    def stepper(strategy, tr):
-        @tf.function(autograph=False)
-        def f(reals, beta, step, phases):
-            out = strategy.run(tr.iteration, args=(reals, None, tf.constant(0.0), beta, step),
-                               kwargs={"phases": phases})
-            return {k: strategy.reduce("MEAN", v, axis=None) for k, v in out.items()}
-        return f
-    reals = tf.random.stateless_uniform([8, 16, 16, 3], [1, 2], -1, 1)   # 2 replicas x mbstd group 4
-    before = {name: [w.numpy() for w in getattr(single, name).trainable_weights] for name in ("G", "D", "Gs")}
-    a = stepper(one, single)(reals, tf.constant(0.9), tf.constant(0, tf.int64), (True, True))
-    b = stepper(two, mirror)(reals, tf.constant(0.9), tf.constant(0, tf.int64), (True, True))
-    print("replicas", two.num_replicas_in_sync)
-    for k in ("loss/D", "loss/G", "loss/r1_penalty", "loss/pl_penalty", "pl_mean"):
-        print("stat", k, float(a[k]), float(b[k]))
-    for name in ("G", "D", "Gs"):
-        xs, ys = getattr(single, name).trainable_weights, getattr(mirror, name).trainable_weights
-        change = max(float(np.abs(x.numpy() - x0).max()) for x, x0 in zip(xs, before[name]))
-        diff = max(float(np.abs(x.numpy() - y.numpy()).max()) for x, y in zip(xs, ys))
-        print("diff", name, diff, change)
-""")
-
-
 @pytest.mark.slow
-def test_mirrored_step_equals_single_device_step():
-    result = subprocess.run([sys.executable, "-c", MIRRORED], env=ENV, capture_output=True, text=True, timeout=400)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [line.split() for line in result.stdout.splitlines()]
-    assert ["replicas", "2"] in lines
-    for line in lines:
-        if line[0] == "stat":
-            assert float(line[2]) == pytest.approx(float(line[3]), rel=1e-4, abs=1e-6), line
-        if line[0] == "diff":
-            assert float(line[2]) <= 1e-3 * max(float(line[3]), 1e-2), line
-            assert float(line[3]) > 1e-3, line
-    assert sum(line[0] == "diff" for line in lines) == 3
+def test_mirrored_step_equals_single_device_step(two_cpus):
+    # Adam's epsilon raised so the update is linear in the gradient (see test_training_step.py).
+    result = two_cpus.run("""
+        from stylegan_tf import presets
+        from stylegan_tf.training.stylegan2_trainer import StyleGAN2Trainer
+        cfg = presets.get("stylegan2-tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5,
+                                                    schedule__d_lrate_base=0.5)
+        single, mirror = make_pair(StyleGAN2Trainer, cfg)
+        reals = tf.random.stateless_uniform([8, 16, 16, 3], [1, 2], -1, 1)   # 2 replicas x mbstd group 4
+        args = (reals, None, tf.constant(0.0), tf.constant(0.9), tf.constant(0, tf.int64))
+        result = compare_steps(single, mirror, "iteration", [(args, {"phases": (True, True)})],
+                               ("loss/D", "loss/G", "loss/r1_penalty", "loss/pl_penalty", "pl_mean"))
+    """)
+    mirrored.assert_same_stats(result, rel=1e-4, abs=1e-6)
+    mirrored.assert_same_weights(result)
 
 
-# The command line: stylegan2-tiny at 16x16, 20 steps, a checkpoint every 4 (R1 every 4, PL every 2).
-TRAIN = ["--config", "stylegan2-tiny", "--batch", "8", "--kimg", "0.16", "--snapshot-kimg", "0.032", "--seed", "3",
-         "--keep-checkpoints", "10"]
-
-
-def _run(args, timeout=600):
-    result = subprocess.run([sys.executable, *args], env=ENV, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    assert result.returncode == 0, f"{args}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
-    return result
+# The command line: stylegan2-tiny at 8x8 (fewer layers to trace than its 16x16), 20 steps, a checkpoint every 4
+# (R1 every 4, PL every 2).
+TRAIN = ["--config", "stylegan2-tiny", "--resolution", "8", "--batch", "8", "--kimg", "0.16", "--snapshot-kimg",
+         "0.032", "--seed", "3", "--keep-checkpoints", "10"]
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     from stylegan_tf.data.synthetic import build_synthetic_dataset
 
-    path = tmp_path_factory.mktemp("data") / "faces16"
-    build_synthetic_dataset(path, resolution=16, num_images=64, seed=0)
+    path = tmp_path_factory.mktemp("data") / "faces8"
+    build_synthetic_dataset(path, resolution=8, num_images=64, seed=0)
     return path
 
 
-def _variables(run_dir):
-    checkpoint = sorted((run_dir / "checkpoints").glob("ckpt-*"))[-1]
-    with np.load(checkpoint / "variables.npz") as data:
-        return {k: data[k] for k in data.files}
+def _last_checkpoint(run_dir):
+    return sorted((run_dir / "checkpoints").glob("ckpt-*"))[-1]
 
 
 @pytest.mark.slow
 def test_cli_run_exports_and_resumes_bit_exact_after_sigkill(dataset, tmp_path):
-    full = tmp_path / "full"
-    _run(["train.py", "--data", str(dataset), "--outdir", str(full), *TRAIN])
+    # The uninterrupted run and the run to kill are independent: they run side by side.
+    full, outdir = tmp_path / "full", tmp_path / "killed"
+    full_run = processes.start(["train.py", "--data", dataset, "--outdir", full, *TRAIN])
+    killed = processes.start(["train.py", "--data", dataset, "--outdir", outdir, "--no-savedmodel", *TRAIN])
+    # Killed after the checkpoint at step 8 or later: the resume starts mid-way in the R1/PL cycle.
+    processes.kill_after_checkpoints(killed, outdir, 2)
+    (run_b,) = list(outdir.glob("00000-*"))
+    stdout = processes.run(["train.py", "--data", dataset, "--outdir", outdir, "--resume", "latest",
+                            "--no-savedmodel", *TRAIN])
+    assert "Resumed from" in stdout
+    processes.finish(full_run)
+
     (run_a,) = list(full.glob("00000-*"))
     stats = [json.loads(line) for line in (run_a / "stats.jsonl").read_text().splitlines()]
     assert stats[-1]["kimg"] == pytest.approx(0.16)
     for s in stats:
         assert all(np.isfinite(s[k]) for k in ("loss/G", "loss/D", "loss/r1_penalty", "loss/pl_penalty", "pl_mean"))
-    assert stats[-1]["pl_mean"] > 0 and stats[-1]["resolution"] == 16
+    assert stats[-1]["pl_mean"] > 0 and stats[-1]["resolution"] == 8
     assert (run_a / "saved_model" / "saved_model.pb").is_file() and list(run_a.glob("network-snapshot-*.keras"))
-    meta = json.loads(sorted((run_a / "checkpoints").glob("ckpt-*/meta.json"))[-1].read_text())
+    meta = json.loads((_last_checkpoint(run_a) / "meta.json").read_text())
     assert len(meta["layout"]["state"]) == 4   # pl_mean and the reported penalties travel with the checkpoint
-
-    outdir = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "train.py", "--data", str(dataset), "--outdir", str(outdir),
-                             "--no-savedmodel", *TRAIN], env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 400
-    while time.time() < deadline and proc.poll() is None:
-        # Killed after the checkpoint at step 8 or later: the resume starts mid-way in the R1/PL cycle.
-        if len(list(outdir.glob("00000-*/checkpoints/ckpt-*/meta.json"))) >= 2:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, f"the run ended before it could be killed:\n{proc.stderr.read()[-3000:]}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    (run_b,) = list(outdir.glob("00000-*"))
-    result = _run(["train.py", "--data", str(dataset), "--outdir", str(outdir), "--resume", "latest",
-                   "--no-savedmodel", *TRAIN])
-    assert "Resumed from" in result.stdout
-    a, b = _variables(run_a), _variables(run_b)
-    assert a.keys() == b.keys()
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    processes.assert_same_variables(processes.checkpoint_variables(_last_checkpoint(run_a)),
+                                    processes.checkpoint_variables(_last_checkpoint(run_b)))
 
 
 @pytest.mark.slow
-def test_a_short_run_makes_progress():
-    """Finite losses throughout, and G's SWD to the reals well below its SWD at step 0."""
+def test_a_short_run_makes_progress(trainer, step):
+    """Finite losses throughout, and G's SWD to the reals well below its SWD before the run."""
     from stylegan_tf.data.synthetic import synthetic_face
     from stylegan_tf.metrics.swd import compute_swd
 
     faces = np.stack([synthetic_face(16, i) for i in range(256)])
     reals = faces.astype(np.float32) / 127.5 - 1.0
-    config = TINY.replace(schedule__g_lrate_base=0.01, schedule__d_lrate_base=0.01)
-    t = StyleGAN2Trainer(config, seed=3)
-    t.build_optimizers()
-    step = _stepper(t)
     z = np.random.RandomState(0).randn(256, TINY.network.latent_size).astype(np.float32)
 
     def swd():
-        fakes = np.asarray(t.G(z, truncation_psi=1.0, noise_mode="const"))
+        fakes = np.asarray(trainer.G(z, truncation_psi=1.0, noise_mode="const"))
         fakes = np.clip(np.rint((fakes + 1.0) * 127.5), 0, 255).astype(np.uint8)
         return compute_swd([faces], [fakes], 16, min_resolution=8)["avg"]
 
     before = swd()
-    for i in range(40):
-        stats = step(tf.constant(reals[(i * 8) % 256:(i * 8) % 256 + 8]), i)
-        assert all(np.isfinite(v) for v in stats.values()), stats
+    with _learning_rates(trainer, 0.01, 0.01):
+        for i in range(40):
+            stats = step(tf.constant(reals[(i * 8) % 256:(i * 8) % 256 + 8]), i)
+            assert all(np.isfinite(v) for v in stats.values()), stats
     after = swd()
-    assert after < 0.95 * before, (before, after)   # measured: 0.88-0.90 after 40 steps
+    assert after < 0.95 * before, (before, after)   # measured: 0.70 after these 40 steps
 
 
 def test_ada_augments_every_d_input_of_the_stylegan2_step():
-    """With augment.mode fixed at p = 1 the StyleGAN2 step sees augmented images (D's update differs
-    from noaug), stays finite and reports p; in ada mode p moves by the official step."""
+    """The same step (step 0: both lazy regularisers run too) from the same state at p = 0 and at p = 1:
+    at p = 1 D sees augmented images (its update differs), the step stays finite, and in ada mode p
+    moves by the official step. One trainer, one trace (p is a variable)."""
+    config = TINY.replace(augment__mode="ada", augment__interval=1, augment__kimg=1.0)
+    t = StyleGAN2Trainer(config, seed=5)
+    t.build_optimizers()
+    state = [v for vs in t.checkpoint_variables().values() for v in vs]
+    initial = [np.asarray(v) for v in state]
+    step = _stepper(t)
     results = {}
-    for mode, p in (("noaug", 0.0), ("fixed", 1.0), ("ada", 0.0)):
-        config = TINY.replace(augment__mode=mode, augment__p=p, augment__interval=1, augment__kimg=1.0)
-        t = StyleGAN2Trainer(config, seed=5)
-        t.build_optimizers()
-        stats = _stepper(t)(_reals(8), 0)     # step 0: both lazy regularisers run too
+    for p in (0.0, 1.0):
+        for v, value in zip(state, initial):
+            v.assign(value)
+        t.augment_state.p.assign(p)
+        stats = step(_reals(8), 0)
         assert all(np.isfinite(v) for v in stats.values()), stats
-        results[mode] = (stats, [np.asarray(v) for v in t.D.trainable_variables])
-    assert results["fixed"][0]["augment/p"] == 1.0
-    assert any(not np.array_equal(a, b) for a, b in zip(results["noaug"][1], results["fixed"][1]))
-    # ada: one adjustment of +-batch * interval / (kimg * 1000) = 8 / 1000, clipped at 0.
-    signs = results["ada"][0]["augment/signs_real"]
-    expected = 0.008 if signs > TINY.augment.target else 0.0
-    assert results["ada"][0]["augment/p"] == pytest.approx(expected, abs=1e-6)
+        results[p] = (stats, [np.asarray(v) for v in t.D.trainable_variables])
+    assert any(not np.array_equal(a, b) for a, b in zip(results[0.0][1], results[1.0][1]))
+    # ada: one adjustment of +-batch * interval / (kimg * 1000) = 8 / 1000, clipped to [0, 1].
+    for p, (stats, _) in results.items():
+        up = stats["augment/signs_real"] > TINY.augment.target
+        expected = min(max(p + (0.008 if up else -0.008), 0.0), 1.0)
+        assert stats["augment/p"] == pytest.approx(expected, abs=1e-6), (p, stats)

@@ -1,11 +1,6 @@
 """StyleGAN3 networks: official parameter counts, shapes, EMAs, the input transform (EQ-T), saving, JAX."""
 
 import importlib.util
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -15,8 +10,6 @@ from stylegan_tf import families
 from stylegan_tf.networks.stylegan3.config import StyleGAN3Config
 from stylegan_tf.networks.stylegan3.generator import Generator
 from stylegan_tf.networks.stylegan3.synthesis import SynthesisLayer, SynthesisNetwork, make_transform
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny(cfg="t", resolution=16, **kwargs):
@@ -193,7 +186,7 @@ def test_family_registry_builds_the_generator_from_a_dict():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-def test_jax_backend_computes_the_same_images(tmp_path):
+def test_jax_backend_computes_the_same_images(tmp_path, jax_helper):
     config = tiny("r", label_size=2)
     G = Generator(config)
     G(_z(), np.eye(2, dtype=np.float32)[[0, 1]], training=True)
@@ -201,11 +194,11 @@ def test_jax_backend_computes_the_same_images(tmp_path):
     z, labels = _z(seed=5), np.eye(2, dtype=np.float32)[[1, 0]]
     np.savez(tmp_path / "weights.npz", *[np.asarray(w) for w in G.weights])
     np.save(tmp_path / "images.npy", np.asarray(G(z, labels, truncation_psi=0.8)))
-    code = f"""
-        import sys, numpy as np
+    jax_helper.run(f"""
+        import numpy as np
         from stylegan_tf.networks.stylegan3.config import StyleGAN3Config
         from stylegan_tf.networks.stylegan3.generator import Generator
-        folder = sys.argv[1]
+        folder = {str(tmp_path)!r}
         G = Generator(StyleGAN3Config.coerce({config.to_dict()!r}))
         g = np.load(folder + "/weights.npz")
         G.set_weights([g[f"arr_{{i}}"] for i in range(len(g.files))])
@@ -217,11 +210,7 @@ def test_jax_backend_computes_the_same_images(tmp_path):
         before = float(G.synthesis_network.layers_[3].magnitude_ema)
         G(z, np.eye(2, dtype=np.float32)[[1, 0]], training=True)
         assert float(G.synthesis_network.layers_[3].magnitude_ema) != before
-    """
-    env = dict(os.environ, PYTHONPATH=str(ROOT), KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code), str(tmp_path)], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    """)
     np.testing.assert_allclose(np.load(tmp_path / "images_jax.npy"), np.load(tmp_path / "images.npy"), atol=1e-4)
 
 

@@ -1,12 +1,6 @@
 """The training step: losses, R1, Gs EMA, w_avg, Adam reset, precision, and mirrored == single device."""
 
-import dataclasses
 import math
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -16,8 +10,8 @@ import tensorflow as tf
 from stylegan_tf import losses, presets
 from stylegan_tf.schedule import gs_beta, lod_at, optimizer_reset_needed, phase_at
 from stylegan_tf.training.trainer import StyleGANTrainer, fade_reals
+from tests import mirrored
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = presets.get("tiny")
 
 
@@ -41,14 +35,25 @@ def _snapshot(weights):
     return [np.array(w.numpy()) for w in weights]
 
 
-@pytest.mark.parametrize("resolution,lod", [(8, 1.0), (16, 0.5)])
-def test_steps_change_g_d_gs_and_keep_losses_finite(resolution, lod):
-    trainer = StyleGANTrainer(TINY, seed=1)
+def _trainer(lod, seed=1):
+    trainer = StyleGANTrainer(TINY, seed=seed)
     trainer.build_optimizers()
     trainer.set_lod(lod)
+    return trainer, _stepper(trainer)
+
+
+@pytest.fixture(scope="module")
+def at_8x8():
+    """A tiny trainer at lod 1 (8x8) and its step, traced once, shared by the tests below: what each
+    of them checks holds whatever steps the others took before."""
+    return _trainer(1.0)
+
+
+@pytest.mark.parametrize("resolution,lod", [(8, 1.0), (16, 0.5)])
+def test_steps_change_g_d_gs_and_keep_losses_finite(resolution, lod, at_8x8):
+    trainer, step = at_8x8 if lod == 1.0 else _trainer(lod)
     before = {name: _snapshot(getattr(trainer, name).trainable_weights) for name in ("G", "D", "Gs")}
     w_avg_before = trainer.G.w_avg.numpy().copy()
-    step = _stepper(trainer)
     for i in range(3):
         stats = step(_reals(8, resolution, i), lod, 0.9, i)
         assert all(math.isfinite(v) for v in stats.values()), stats
@@ -63,18 +68,17 @@ def test_steps_change_g_d_gs_and_keep_losses_finite(resolution, lod):
         assert np.array_equal(before["G"][[w.path for w in trainer.G.trainable_weights].index(top.path)], top.numpy())
 
 
-def test_gs_is_the_moving_average_of_g():
-    trainer = StyleGANTrainer(TINY, seed=2)
-    trainer.build_optimizers()
-    trainer.set_lod(1.0)
+def test_gs_is_the_moving_average_of_g(at_8x8):
+    trainer, step = at_8x8
     g_before = _snapshot(trainer.G.trainable_weights)
     gs_before = _snapshot(trainer.Gs.trainable_weights)
-    _stepper(trainer)(_reals(8, 8), 1.0, 0.75, 0)
+    w_avg_before = trainer.Gs.w_avg.numpy().copy()
+    step(_reals(8, 8), 1.0, 0.75, 0)
     # One official iteration: Gs <- lerp(G, Gs, beta) after the D step, before G's own update.
     for g, gs, gs_new in zip(g_before, gs_before, trainer.Gs.trainable_weights):
         np.testing.assert_allclose(gs_new.numpy(), g + (gs - g) * 0.75, rtol=1e-6, atol=1e-7)
     # Non-trainable state is copied: w_avg as G had it after the D step's update.
-    assert np.any(trainer.Gs.w_avg.numpy() != 0)
+    assert np.any(trainer.Gs.w_avg.numpy() != 0) and not np.array_equal(trainer.Gs.w_avg.numpy(), w_avg_before)
 
 
 def test_gs_beta_half_life():
@@ -140,13 +144,12 @@ def test_schedule_matches_official_formula():
     assert not optimizer_reset_needed(6.5, 6.25)
 
 
-def test_adam_state_reset():
-    trainer = StyleGANTrainer(TINY, seed=0)
-    trainer.build_optimizers()
-    trainer.set_lod(1.0)
-    _stepper(trainer)(_reals(8, 8), 1.0, 0.9, 0)
+def test_adam_state_reset(at_8x8):
+    trainer, step = at_8x8
     inner = trainer.d_opt.inner_optimizer
-    assert int(inner.iterations.numpy()) == 1
+    iterations = int(inner.iterations.numpy())
+    step(_reals(8, 8), 1.0, 0.9, 0)
+    assert int(inner.iterations.numpy()) == iterations + 1
     assert any(np.any(v.numpy() != 0) for v in inner.variables if "velocity" in v.path)
     trainer.reset_optimizers()
     assert int(inner.iterations.numpy()) == 0
@@ -174,62 +177,19 @@ def test_mixed_precision_steps_are_finite(precision):
         keras.mixed_precision.set_global_policy("float32")
 
 
-MIRRORED = textwrap.dedent("""
-    import numpy as np, tensorflow as tf
-    cpus = tf.config.list_physical_devices("CPU")
-    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
-    import keras
-    from stylegan_tf import presets
-    from stylegan_tf.training.trainer import StyleGANTrainer
-    keras.utils.set_random_seed(0)
+def test_mirrored_step_equals_single_device_step(two_cpus):
     # Adam's epsilon is raised so the update is linear in the gradient: the test then compares
     # the gradient all-reduce itself (with eps 1e-8 Adam's first step is lr * sign(g), which
     # turns float rounding on near-zero gradients into +-lr differences).
-    cfg = presets.get("tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5, schedule__d_lrate_base=0.5)
-    def make(strategy):
-        with strategy.scope():
-            t = StyleGANTrainer(cfg, seed=3)
-            t.build_optimizers()
-        return t
-    one, two = tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    single, mirror = make(one), make(two)
-    for a, b in zip(mirror.G.weights + mirror.D.weights + mirror.Gs.weights,
-                    single.G.weights + single.D.weights + single.Gs.weights):
-        a.assign(b.numpy())
-    def stepper(strategy, tr):
-        @tf.function
-        def f(reals, lod, beta, step):
-            out = strategy.run(tr.train_step, args=(reals, None, lod, beta, step))
-            return {k: strategy.reduce("MEAN", v, axis=None) for k, v in out.items()}
-        return f
-    reals = tf.random.stateless_uniform([8, 8, 8, 3], [1, 2], -1, 1)  # global batch 8 = 2 replicas x group 4
-    for tr in (single, mirror):
-        tr.set_lod(1.5)
-    before = {name: [w.numpy() for w in getattr(single, name).trainable_weights] for name in ("G", "D", "Gs")}
-    a = stepper(one, single)(reals, tf.constant(1.5), tf.constant(0.9), tf.constant(0, tf.int64))
-    b = stepper(two, mirror)(reals, tf.constant(1.5), tf.constant(0.9), tf.constant(0, tf.int64))
-    print("replicas", two.num_replicas_in_sync)
-    for k in ("loss/D", "loss/G", "loss/r1_penalty"):
-        print("stat", k, float(a[k]), float(b[k]))
-    for name in ("G", "D", "Gs"):
-        xs = [w for w in getattr(single, name).trainable_weights]
-        ys = [w for w in getattr(mirror, name).trainable_weights]
-        change = max(float(np.abs(x.numpy() - x0).max()) for x, x0 in zip(xs, before[name]))
-        diff = max(float(np.abs(x.numpy() - y.numpy()).max()) for x, y in zip(xs, ys))
-        print("diff", name, diff, change)
-""")
-
-
-def test_mirrored_step_equals_single_device_step():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-c", MIRRORED], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [line.split() for line in result.stdout.splitlines()]
-    assert ["replicas", "2"] in lines
-    for line in lines:
-        if line[0] == "stat":
-            assert float(line[2]) == pytest.approx(float(line[3]), rel=1e-5, abs=1e-6), line
-        if line[0] == "diff":   # weights agree to float rounding of the step they took
-            assert float(line[2]) <= 1e-3 * max(float(line[3]), 1e-2), line
-            assert line[1] == "Gs" or float(line[3]) > 1e-3, line   # Gs = lerp(G, Gs) of the unchanged G
-    assert sum(line[0] == "diff" for line in lines) == 3
+    result = two_cpus.run("""
+        from stylegan_tf import presets
+        from stylegan_tf.training.trainer import StyleGANTrainer
+        cfg = presets.get("tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5,
+                                          schedule__d_lrate_base=0.5)
+        single, mirror = make_pair(StyleGANTrainer, cfg, lod=1.5)
+        reals = tf.random.stateless_uniform([8, 8, 8, 3], [1, 2], -1, 1)  # global batch 8 = 2 replicas x group 4
+        args = (reals, None, tf.constant(1.5), tf.constant(0.9), tf.constant(0, tf.int64))
+        result = compare_steps(single, mirror, "train_step", [(args, {})], ("loss/D", "loss/G", "loss/r1_penalty"))
+    """)
+    mirrored.assert_same_stats(result, rel=1e-5, abs=1e-6)
+    mirrored.assert_same_weights(result, unchanged_ok=("Gs",))   # Gs = lerp(G, Gs) of the unchanged G

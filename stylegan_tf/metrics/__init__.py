@@ -1,4 +1,4 @@
-"""Quality metrics of a generator: SWD, FID, KID, precision/recall, PPL.
+"""Quality metrics of a generator: SWD, FID, KID, precision/recall, PPL, equivariance (EQ-T, EQ-R).
 
     from stylegan_tf import metrics
     metrics.list_metrics()          # {"swd16k": "...", "fid50k": "...", ...}
@@ -18,6 +18,7 @@ Registered metrics (the official names; `num` overrides the image count, the nam
 | kid50k | Kernel Inception Distance | reals, Inception |
 | pr50k3 | precision and recall, k = 3 | reals, Inception |
 | ppl_zfull, ppl_wfull, ppl_zend, ppl_wend | perceptual path length | LPIPS weights |
+| eqt50k_int, eqt50k_frac, eqr50k | StyleGAN3 equivariance PSNR (integer / fractional translation, rotation) | a StyleGAN3 G |
 
 Every evaluation appends one JSON line per metric to `metrics.jsonl` in the output folder:
 `{"metric", "value" (the headline number), "results" (all numbers), "num", "num_reals",
@@ -33,7 +34,7 @@ import time
 from typing import Any, Sequence
 
 # Registration order = listing order: the weight-free SWD first.
-from stylegan_tf.metrics import swd, fid, kid, precision_recall, ppl  # noqa: F401,I001  (register the metrics)
+from stylegan_tf.metrics import swd, fid, kid, precision_recall, ppl, equivariance  # noqa: F401,I001  (register the metrics)
 from stylegan_tf.metrics.registry import (MetricContext, MetricSpec, get_metric, list_metrics, make_context,
                                           parse_metric_names, register_metric)
 from stylegan_tf.metrics.sources import (ArraySource, CallableSource, DatasetSource, GeneratedSource,

@@ -23,10 +23,10 @@ from stylegan_tf.errors import UserError
 def build_parser() -> argparse.ArgumentParser:
     from stylegan_tf.metrics import list_metrics
 
-    table = "\n".join(f"  {name:<10} {text}" for name, text in list_metrics().items())
+    table = "\n".join(f"  {name:<12} {text}" for name, text in list_metrics().items())
     parser = argparse.ArgumentParser(
         prog="python -m stylegan_tf.metrics", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Measure a StyleGAN generator: SWD, FID, KID, precision/recall, PPL.",
+        description="Measure a StyleGAN generator: SWD, FID, KID, precision/recall, PPL, EQ-T/EQ-R (StyleGAN3).",
         epilog=f"metrics:\n{table}\n\nexamples:\n"
                "  python -m stylegan_tf.metrics --network G.keras --data datasets/ffhq --metrics swd16k --num 4096\n"
                "  python -m stylegan_tf.metrics --network G.keras --data datasets/ffhq --metrics fid50k,kid50k,pr50k3 "
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stylegan_tf.metrics import list_metrics
 
             for name, text in list_metrics().items():
-                print(f"{name:<10} {text}")
+                print(f"{name:<12} {text}")
             return 0
         lines = run(args)
     except UserError as error:

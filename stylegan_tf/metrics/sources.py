@@ -204,6 +204,11 @@ class GeneratedSource(ImageSource):
         self._compiled = None
 
     def noise_size(self) -> int:
+        """Width of the flat noise; 0 for networks without noise inputs (StyleGAN3)."""
+        from stylegan_tf import families
+
+        if not families.has_noise_inputs(self.G):
+            return 0
         if self.resolution is None:
             return int(self.G.noise_size())
         return int(self.G.noise_size(self.resolution))
@@ -224,7 +229,9 @@ class GeneratedSource(ImageSource):
         """A traced `tf.function` of the synthesis for Keras generators on TensorFlow (about 1.4x the
         eager speed on CPU; results agree to ~1e-5); other generators are called as they are."""
         if self._compiled is None:
-            self._compiled = lambda w, noise: self.G.synthesis(w, noise_mode="random", noise=noise,
+            # Empty noise (no noise inputs) is passed as None.
+            self._compiled = lambda w, noise: self.G.synthesis(w, noise_mode="random",
+                                                               noise=noise if noise.shape[-1] else None,
                                                                **self._synthesis_kwargs())
             import keras
 
@@ -243,7 +250,7 @@ class GeneratedSource(ImageSource):
         size = self.noise_size()
         if self.noise_mode == "random":
             return rng.standard_normal((count, size), np.float32)
-        if self.noise_mode == "const":
+        if self.noise_mode == "const" and size:
             if self.resolution is None:
                 const = np.asarray(self.G.const_noise(), np.float32)
             else:

@@ -32,6 +32,28 @@ def register_preset(name: str, description: str) -> Callable[[Callable[[], Confi
     return wrap
 
 
+# Presets whose settings follow the minibatch (official StyleGAN3 train.py): name -> rule(config, batch).
+_BATCH_RULES: dict[str, Callable[[Config, int], Config]] = {}
+
+
+def register_batch_rule(name: str):
+    """Decorator: `rule(config, batch) -> Config` re-derives preset `name`'s batch-dependent settings."""
+
+    def wrap(rule: Callable[[Config, int], Config]) -> Callable[[Config, int], Config]:
+        _BATCH_RULES[name] = rule
+        return rule
+
+    return wrap
+
+
+def with_batch(name: str, config: Config, batch: int) -> Config:
+    """`config` (built from preset `name`) at global minibatch `batch`, with the preset's
+    batch-dependent settings (EMA half-lives, ...) re-derived where it has a rule."""
+    config = config.replace(schedule__minibatch_base=int(batch), schedule__minibatch_dict={})
+    rule = _BATCH_RULES.get(name)
+    return rule(config, int(batch)) if rule is not None else config
+
+
 def list_presets() -> dict[str, str]:
     """Preset names and their one-line descriptions."""
     return {name: description for name, (description, _) in _PRESETS.items()}
@@ -84,3 +106,4 @@ def _tiny() -> Config:
 
 # The other families' presets register themselves on import (kept last: they use register_preset).
 from stylegan_tf.presets import stylegan2 as _stylegan2  # noqa: E402,F401
+from stylegan_tf.presets import stylegan3 as _stylegan3  # noqa: E402,F401

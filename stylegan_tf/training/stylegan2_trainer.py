@@ -67,6 +67,10 @@ class StyleGAN2Trainer(StyleGANTrainer):
     Args: as `StyleGANTrainer` (config: a `Config` whose network is a `StyleGAN2Config`).
     """
 
+    # The G forwards that update G's tracked EMAs (w_avg): every training forward of the
+    # mapping in StyleGAN2 / ADA; StyleGAN3 only the discriminator's pass over fakes.
+    ema_phases = frozenset({"Gmain", "Greg", "Dmain"})
+
     def __init__(self, config, seed: int = 0, mixed_precision: str = "off", num_workers: int = 1, **kwargs):
         if config.schedule.progressive:
             raise UserError("StyleGAN2 trains at the full resolution: set schedule.progressive=False "
@@ -104,13 +108,24 @@ class StyleGAN2Trainer(StyleGANTrainer):
     def set_lod(self, lod: float):
         """No level of detail: StyleGAN2 does not grow."""
 
+    def snapshot_images(self, z, labels, resolution):
+        """Gs images of the snapshot grids (no truncation, fixed noise) at the network's resolution."""
+        return self.Gs(z, labels, truncation_psi=1.0, noise_mode="const")
+
     def checkpoint_variables(self) -> dict[str, list]:
         return {**super().checkpoint_variables(),
                 "state": [self.pl_mean, self.last_r1_penalty, self.last_pl_penalty, self.iteration_counter]}
 
     # Pieces ----------------------------------------------------------------------------------
-    def _synthesize(self, w, noise, resolution):
+    def _synthesize(self, w, noise, resolution, update_emas=False):
+        """G's synthesis in training (`update_emas`: for families with EMAs inside synthesis)."""
         return self.G.synthesis(w, noise=noise, training=True)
+
+    def _track(self, phase, w_mean):
+        """w_avg update after a G forward in `phase` ("Gmain", "Greg" or "Dmain"), if it is one of
+        `ema_phases`."""
+        if phase in self.ema_phases:
+            self._update_w_avg(w_mean)
 
     def _assign(self, variables, values):
         """Sets state variables in cross-replica context to values equal on every replica; a
@@ -153,7 +168,7 @@ class StyleGAN2Trainer(StyleGANTrainer):
                                               loss.pl_decay)
         value = tf.square(tf.stop_gradient(lengths - new_mean))
         self._assign([self.pl_mean, self.last_pl_penalty], [new_mean, self._global_mean(value)])
-        self._update_w_avg(w_mean)
+        self._track("Greg", w_mean)
         gain = loss.pl_weight * (loss.pl_interval if loss.pl_interval > 1 else 1)
         return tf.nn.compute_average_loss(penalty * gain, global_batch_size=int(lengths.shape[0]) *
                                           tf.distribute.get_replica_context().num_replicas_in_sync)
@@ -190,22 +205,24 @@ class StyleGAN2Trainer(StyleGANTrainer):
 
         # Gmain (+ path length in the same step when pl_interval is 1).
         with tf.GradientTape() as tape:
-            fakes, w_mean = self._fakes(step, (_G_Z, _G_MIX, _G_NOISE), labels, global_batch, resolution)
+            fakes, w_mean = self._fakes(step, (_G_Z, _G_MIX, _G_NOISE), labels, global_batch, resolution,
+                                        update_emas="Gmain" in self.ema_phases)
             g_loss, g_stats = losses.g_logistic_ns(self.augmented_D(step, _G_AUG), fakes, labels)
             g_avg = tf.nn.compute_average_loss(g_loss, global_batch_size=global_batch)
             g_total = g_avg + self._pl_loss(step, labels, global_batch) if do_pl and loss.pl_interval == 1 \
                 else g_avg
             scaled = self.g_opt.scale_loss(g_total)
         g_finite = _apply(self.g_opt, tape.gradient(scaled, g_vars), g_vars)
-        self._update_w_avg(w_mean)
+        self._track("Gmain", w_mean)
         if do_pl and loss.pl_interval > 1:   # Greg
             with tf.GradientTape() as tape:
                 scaled = self.g_opt.scale_loss(self._pl_loss(step, labels, global_batch))
             g_finite = tf.logical_and(g_finite, _apply(self.g_opt, tape.gradient(scaled, g_vars), g_vars))
 
         # Dmain (+ R1 in the same step when r1_interval is 1).
-        fakes, w_mean = self._fakes(step, (_D_Z, _D_MIX, _D_NOISE), labels, global_batch, resolution)
-        self._update_w_avg(w_mean)
+        fakes, w_mean = self._fakes(step, (_D_Z, _D_MIX, _D_NOISE), labels, global_batch, resolution,
+                                    update_emas="Dmain" in self.ema_phases)
+        self._track("Dmain", w_mean)
         with tf.GradientTape() as tape:
             gamma = loss.r1_gamma if do_r1 and loss.r1_interval == 1 else 0.0
             d_loss, d_stats = losses.d_logistic_r1(self.augmented_D(step, _D_AUG), reals, fakes, labels, gamma,

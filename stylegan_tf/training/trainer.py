@@ -204,9 +204,10 @@ class StyleGANTrainer(keras.Model):
         """G's synthesis in training, at the current resolution."""
         return self.G.synthesis(w, resolution=resolution, noise=noise)
 
-    def _fakes(self, step, streams, labels, global_batch, resolution):
+    def _fakes(self, step, streams, labels, global_batch, resolution, **synthesis_kwargs):
         w, w_mean = self._fake_w(step, streams[:2], labels, global_batch, resolution)
-        return self._synthesize(w, self._noise(step, streams[2], global_batch, resolution), resolution), w_mean
+        noise = self._noise(step, streams[2], global_batch, resolution)
+        return self._synthesize(w, noise, resolution, **synthesis_kwargs), w_mean
 
     # Cross-replica state updates --------------------------------------------------------
     def _update_w_avg(self, w_mean):

@@ -166,7 +166,9 @@ class StyleGAN3SynthesisLayer(keras.layers.Layer):
         self.weight = self.add_weight(name="weight", shape=(k, k, s.in_channels, s.out_channels),
                                       initializer=keras.initializers.RandomNormal(0, 1))
         self.bias = self.add_weight(name="bias", shape=(s.out_channels,), initializer="zeros")
-        self.magnitude_ema = self.add_weight(name="magnitude_ema", shape=(), trainable=False, initializer="ones")
+        # aggregation "mean": an update in a replica context of tf.distribute averages over replicas.
+        self.magnitude_ema = self.add_weight(name="magnitude_ema", shape=(), trainable=False, initializer="ones",
+                                             aggregation="mean")
 
     def call(self, x, w, update_emas=False):
         s = self.spec
