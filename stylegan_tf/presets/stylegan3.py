@@ -49,7 +49,7 @@ def _stylegan3_r() -> Config:
 
 
 @register_preset("stylegan3-small", "StyleGAN3-T CPU demo: 32x32, 64 feature maps, 64-d latents, the D of "
-                                    "stylegan2-small; 5 kimg, about 40 minutes on 2 cores.")
+                                    "stylegan2-small; 5 kimg, about 30 minutes on 2 cores.")
 def _stylegan3_small() -> Config:
     network = StyleGAN3Config(cfg="t", resolution=32, channel_base=2048, channel_max=64, latent_size=64, w_dim=64,
                               mapping_fmaps=64)
