@@ -70,7 +70,7 @@ def save_saved_model(G, path) -> Path:
     w_spec = tf.TensorSpec([None, c.num_layers, c.w_dim], tf.float32, name="w")
     psi_spec = tf.TensorSpec([], tf.float32, name="psi")
     label_specs = [tf.TensorSpec([None, c.label_size], tf.float32, name="labels")] if c.label_size else []
-    has_noise = hasattr(G, "noise_size")   # StyleGAN3 has no noise inputs: no noise endpoints.
+    has_noise = families.has_noise_inputs(G)   # StyleGAN3 has no noise inputs: no noise endpoints.
 
     archive = keras.export.ExportArchive()
     archive.track(G)

@@ -57,7 +57,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from stylegan_tf import figures
+from stylegan_tf import families, figures
 from stylegan_tf.errors import UserError
 from stylegan_tf.images import to_uint8
 
@@ -72,8 +72,7 @@ FIGURE3_STYLES = ("coarse", "coarse", "coarse", "middle", "middle", "fine")
 FIGURE4_SEEDS = (1157, 1012)
 FIGURE8_SEEDS = (91, 388)
 FIGURE8_PSIS = (1.0, 0.7, 0.5, 0.0, -0.5, -1.0)
-# Families without per-pixel noise inputs, and those with the Fourier input transform (StyleGAN3).
-PAN_PATHS = ("line", "circle")
+PAN_PATHS = ("line", "circle")   # The paths of the `pan` video.
 
 
 # Loading -----------------------------------------------------------------------------
@@ -92,10 +91,7 @@ def load_network(path: str, option: str = "--network") -> Any:
     if path.endswith(".keras") and os.path.isfile(path):
         import keras
 
-        from stylegan_tf import families
-
         families.register_keras_classes()
-
         return keras.models.load_model(path)
     raise UserError(f"{option}: cannot open this kind of network without stylegan_tf.export; only .keras "
                     f"files are supported here. Received: {option}={path!r}")
@@ -202,16 +198,9 @@ def seed_latents(G, seeds: Sequence[int]) -> np.ndarray:
     return np.concatenate([np.random.RandomState(s).randn(1, latent_size(G)) for s in seeds]).astype(np.float32)
 
 
-def has_noise(G) -> bool:
-    """False for StyleGAN3 networks (any format): they have no per-pixel noise inputs (SG3 paper sec. 3)."""
-    from stylegan_tf import families
-
-    return families.has_noise_inputs(G)
-
-
 def noise_size(G) -> int:
-    """The flat noise width of G: 0 for networks without noise inputs."""
-    return int(G.noise_size()) if has_noise(G) else 0
+    """The flat noise width of G: 0 for networks without noise inputs (StyleGAN3, any format)."""
+    return int(G.noise_size()) if families.has_noise_inputs(G) else 0
 
 
 def seed_noise_stream(G, seed: int) -> Iterator[np.ndarray]:
@@ -546,8 +535,6 @@ def transform_variable(G, option: str = "--translate/--rotate"):
     generator, or the restored `synthesis/input/transform` variable of an exported SavedModel (its
     endpoints read the variable, so assigning it moves their output too). Other families have no
     Fourier input: a `UserError` naming `option` and the family."""
-    from stylegan_tf import families
-
     family = families.family_name(G.config)
     if not families.get(family).input_transform:
         raise UserError(f"{option}: only StyleGAN3 networks have an input transform (their Fourier-feature "
@@ -785,7 +772,7 @@ def run_command(args) -> list[str]:
     G = load_network(args.network)
     if args.command == "pan":
         transform_variable(G, "pan")
-    if args.command == "noise" and not has_noise(G):
+    if args.command == "noise" and not families.has_noise_inputs(G):
         raise UserError("noise (Figure 4): this StyleGAN3 network has no noise inputs.")
     os.makedirs(args.outdir, exist_ok=True)
     out = args.outdir

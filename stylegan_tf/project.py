@@ -149,9 +149,11 @@ def noise_shapes(G) -> list[tuple[int, int]]:
     """[(h, w)] of each layer's noise map, in the order of the flat noise vector; [] for networks
     without noise inputs (StyleGAN3). A SavedModel exported before `noise_shapes` was an endpoint:
     `UserError` (re-export)."""
-    network = getattr(G, "synthesis_network", G)   # Keras generators; SavedModelGenerator has them itself
-    if not hasattr(network, "noise_shapes"):
+    from stylegan_tf import families
+
+    if not families.has_noise_inputs(G):
         return []
+    network = getattr(G, "synthesis_network", G)   # Keras generators; SavedModelGenerator has them itself
     return [tuple(int(v) for v in s) for s in network.noise_shapes()]
 
 
