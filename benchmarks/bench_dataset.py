@@ -183,7 +183,7 @@ def _make_sources(workdir: str, photos: int) -> dict[str, tuple[str, str | None]
 
 
 def bench_builder(workdir: str, photos: int) -> None:
-    from stylegan_tf.data import builder
+    from stylegan_tf.data import builder, worker
     from stylegan_tf.data.builder import BuildOptions, build_dataset, default_workers
 
     print(f"\n== Builder: throughput ({photos} photos of about 2000x2000, JPEG for (a)/(c), PNG for (b)) ==")
@@ -201,15 +201,15 @@ def bench_builder(workdir: str, photos: int) -> None:
         # Per worker: the work one worker process does per input (decode, detect, align, levels,
         # serialise), timed in this process with single-threaded OpenCV, after a warm-up input.
         jobs, _ = builder._make_jobs(options)
-        config = builder._WorkerConfig(
+        config = worker.WorkerConfig(
             source=os.path.abspath(source), synthetic_kind=None, synthetic_seed=0, alignment=options.alignment,
             resolution=options.resolution, align_size=1024, rotate=True, crop="center", faces="largest",
             min_face_size=options.min_face_size, allow_upscale=options.upscale_allowed, channels=3,
             save_png=False, threads=1)
-        builder._worker_init(config)
-        builder._process(jobs[0])
+        worker.init(config)
+        worker.process(jobs[0])
         start = time.perf_counter()
-        results = [builder._process(job) for job in jobs]
+        results = [worker.process(job) for job in jobs]
         per_worker = len(jobs) / (time.perf_counter() - start)
         assert all(r[0] == "ok" for r in results), [r for r in results if r[0] != "ok"][:2]
         start = time.perf_counter()

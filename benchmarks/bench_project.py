@@ -4,7 +4,7 @@
 For each resolution, a generator of the official size (default: StyleGAN2 config F,
 `StyleGAN2Config(resolution=R)`: channel_base 32768, channel_max 512, 8 mapping layers;
 `--family stylegan1`: v1 with fmap_base 8192, fmap_max 512; random weights) and the LPIPS
-VGG16 distance run `stylegan_tf.project.project`. One step is synthesis + area-downsampling
+VGG16 distance run `stylegan_tf.projection.project`. One step is synthesis + area-downsampling
 to 256 + VGG16 features + the noise regulariser, their gradients, Adam and the noise
 renormalisation. LPIPS uses `--lpips` weights when given, else random weights of the same
 VGG16 architecture (the same compute; the output says which). Steps/s comes from the
@@ -46,7 +46,7 @@ def bench(resolution: int, steps: int, w_plus: bool, family: str, features) -> d
     import numpy as np
 
     from stylegan_tf import families
-    from stylegan_tf import project as P
+    from stylegan_tf import projection as P
 
     keras.utils.set_random_seed(0)
     start = time.perf_counter()
@@ -83,13 +83,13 @@ def main() -> None:
     args = parser.parse_args()
     import tensorflow as tf
 
-    from stylegan_tf import project as P
+    from stylegan_tf import projection as P
     from stylegan_tf.metrics import lpips
 
     if args.lpips:
-        features, lpips_note = P.load_lpips_features(args.lpips), f"LPIPS weights {args.lpips}"
+        features, lpips_note = lpips.load_lpips_features(args.lpips), f"LPIPS weights {args.lpips}"
     else:
-        features = P.LPIPSFeatures(lpips.LPIPS(lpips.random_weights(seed=0)))
+        features = lpips.LPIPSFeatures(lpips.LPIPS(lpips.random_weights(seed=0)))
         lpips_note = "LPIPS VGG16 with random weights (no --lpips; same architecture, same cost)"
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, devices: "
           f"{[d.device_type for d in tf.config.list_physical_devices()]}; {args.family} official size, "

@@ -62,7 +62,7 @@ def run_one(spec: dict) -> dict:
     import tensorflow as tf
 
     from stylegan_tf import families, presets
-    from stylegan_tf.training.trainer import MIXED_PRECISION
+    from stylegan_tf.training.options import MIXED_PRECISION
 
     keras.mixed_precision.set_global_policy(MIXED_PRECISION[spec["precision"]])
     config = presets.get(spec["preset"])

@@ -26,13 +26,46 @@ G_LOSSES = ("logistic_ns", "wgan")
 D_LOSSES = ("logistic_r1", "wgan_gp")
 
 
-def _is_power_of_two(n: int) -> bool:
+def is_power_of_two(n: int) -> bool:
     return isinstance(n, int) and n > 0 and (n & (n - 1)) == 0
 
 
-def _check(condition: bool, field_name: str, value: Any, requirement: str) -> None:
+def require(condition: bool, field_name: str, value: Any, requirement: str) -> None:
+    """A `UserError` naming the config field, what it must be, and the value received."""
     if not condition:
         raise UserError(f"Config field `{field_name}` {requirement}. Received: {field_name}={value!r}")
+
+
+def require_fields(config: Any, prefix: str, *, positive_ints=(), non_negative_ints=(), unit_interval=(),
+                   positive=(), non_negative=()) -> None:
+    """The field checks every config section shares, by kind: each named field of `config` must be
+    a positive / non-negative integer, in [0, 1], positive, or non-negative."""
+    rules = ((positive_ints, lambda v: isinstance(v, int) and v >= 1, "must be a positive integer"),
+             (non_negative_ints, lambda v: isinstance(v, int) and v >= 0, "must be a non-negative integer"),
+             (unit_interval, lambda v: 0.0 <= v <= 1.0, "must be in [0, 1]"),
+             (positive, lambda v: v > 0, "must be positive"),
+             (non_negative, lambda v: v >= 0, "must not be negative"))
+    for names, ok, requirement in rules:
+        for name in names:
+            value = getattr(config, name)
+            require(ok(value), prefix + name, value, requirement)
+
+
+def require_style_network(config: Any, family: str, min_resolution: int = 4) -> None:
+    """The checks of the fields every style-based network config shares (family, resolution,
+    truncation, w tracking, style mixing, minibatch stddev)."""
+    p = "network."
+    require(config.family == family, p + "family", config.family, f"must be {family!r} for this config class")
+    require(is_power_of_two(config.resolution) and min_resolution <= config.resolution <= 4096,
+            p + "resolution", config.resolution, f"must be a power of two between {min_resolution} and 4096")
+    require_fields(config, p, positive_ints=("num_channels", "latent_size", "mapping_fmaps"),
+                   non_negative_ints=("label_size", "mbstd_num_features"),
+                   unit_interval=("w_avg_beta", "style_mixing_prob"), positive=("mapping_lrmul",))
+    require(isinstance(config.mbstd_group_size, int), p + "mbstd_group_size", config.mbstd_group_size,
+            "must be an integer")
+    cutoff = config.truncation_cutoff
+    require(cutoff is None or (isinstance(cutoff, int) and cutoff >= 0), p + "truncation_cutoff", cutoff,
+            "must be a non-negative integer or None")
 
 
 @dataclass(frozen=True)
@@ -104,36 +137,24 @@ class NetworkConfig:
     @classmethod
     def coerce(cls, value: "NetworkConfig | Mapping[str, Any]") -> "NetworkConfig":
         """A `NetworkConfig` from itself or from its dict (as stored in `.keras` files), validated."""
-        config = value if isinstance(value, cls) else _from_dict(cls, value, "network.")
+        config = value if isinstance(value, cls) else dataclass_from_dict(cls, value, "network.")
         return config.validate()
 
     def validate(self) -> "NetworkConfig":
         p = "network."
-        _check(self.family == "stylegan1", p + "family", self.family, "must be 'stylegan1' for this config class")
-        _check(_is_power_of_two(self.resolution) and 4 <= self.resolution <= 4096,
-               p + "resolution", self.resolution, "must be a power of two between 4 and 4096")
-        for name in ("num_channels", "fmap_base", "fmap_max", "latent_size", "dlatent_size", "mapping_fmaps"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and value >= 1, p + name, value, "must be a positive integer")
-        for name in ("label_size", "mapping_layers", "truncation_cutoff", "mbstd_num_features"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and value >= 0, p + name, value, "must be a non-negative integer")
-        _check(isinstance(self.mbstd_group_size, int), p + "mbstd_group_size", self.mbstd_group_size,
-               "must be an integer")
-        _check(self.mapping_lrmul > 0, p + "mapping_lrmul", self.mapping_lrmul, "must be positive")
-        _check(self.fused_scale in FUSED_SCALE_CHOICES, p + "fused_scale", self.fused_scale,
+        require_style_network(self, "stylegan1")
+        require_fields(self, p, positive_ints=("fmap_base", "fmap_max", "dlatent_size"),
+                       non_negative_ints=("mapping_layers",))
+        require(self.fused_scale in FUSED_SCALE_CHOICES, p + "fused_scale", self.fused_scale,
                f"must be one of {FUSED_SCALE_CHOICES}")
-        _check(0.0 <= self.w_avg_beta <= 1.0, p + "w_avg_beta", self.w_avg_beta, "must be in [0, 1]")
-        _check(0.0 <= self.style_mixing_prob <= 1.0, p + "style_mixing_prob", self.style_mixing_prob,
-               "must be in [0, 1]")
-        _check(self.nf(1) >= 1, p + "fmap_base", self.fmap_base, "gives no feature maps at 4x4")
-        _check(self.nf(self.resolution_log2 - 1) >= 1, p + "fmap_base", self.fmap_base,
+        require(self.nf(1) >= 1, p + "fmap_base", self.fmap_base, "gives no feature maps at 4x4")
+        require(self.nf(self.resolution_log2 - 1) >= 1, p + "fmap_base", self.fmap_base,
                f"gives no feature maps at {self.resolution}x{self.resolution}")
         if self.mbstd_group_size > 1:
-            _check(self.mbstd_num_features >= 1 and self.nf(1) % self.mbstd_num_features == 0,
+            require(self.mbstd_num_features >= 1 and self.nf(1) % self.mbstd_num_features == 0,
                    p + "mbstd_num_features", self.mbstd_num_features,
                    f"must divide the {self.nf(1)} feature maps at 4x4")
-        _check(self.use_styles or not self.const_input, p + "const_input", self.const_input,
+        require(self.use_styles or not self.const_input, p + "const_input", self.const_input,
                "needs use_styles=True: without styles a constant input ignores z")
         return self
 
@@ -163,22 +184,24 @@ class ScheduleConfig:
 
     def validate(self, resolution: int) -> "ScheduleConfig":
         p = "schedule."
-        _check(_is_power_of_two(self.lod_initial_resolution) and 4 <= self.lod_initial_resolution <= resolution,
+        require(is_power_of_two(self.lod_initial_resolution) and 4 <= self.lod_initial_resolution <= resolution,
                p + "lod_initial_resolution", self.lod_initial_resolution,
                f"must be a power of two between 4 and the network resolution {resolution}")
         for name in ("lod_training_kimg", "lod_transition_kimg", "total_kimg"):
-            _check(getattr(self, name) >= 0, p + name, getattr(self, name), "must not be negative")
-        _check(self.minibatch_base >= 1, p + "minibatch_base", self.minibatch_base, "must be at least 1")
+            require(getattr(self, name) >= 0, p + name, getattr(self, name), "must not be negative")
+        require(self.minibatch_base >= 1, p + "minibatch_base", self.minibatch_base, "must be at least 1")
         for name in ("minibatch_dict", "g_lrate_dict", "d_lrate_dict", "tick_kimg_dict"):
             for res, value in getattr(self, name).items():
-                _check(_is_power_of_two(res) and value > 0, f"{p}{name}[{res}]", value,
+                require(is_power_of_two(res) and value > 0, f"{p}{name}[{res}]", value,
                        "must map power-of-two resolutions to positive values")
         return self
 
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Official losses: non-saturating logistic + R1 (FFHQ), or WGAN-GP (ProGAN, CelebA-HQ)."""
+    """StyleGAN (v1) losses (official `training/loss.py`): non-saturating logistic + R1 (FFHQ), or
+    WGAN-GP (ProGAN, CelebA-HQ). The other families' loss settings are their own dataclasses
+    (`families.Family.loss_config`), so `Config.loss` is the family's."""
 
     g_loss:       str   = "logistic_ns"  # "logistic_ns" (G_logistic_nonsaturating) or "wgan".
     d_loss:       str   = "logistic_r1"  # "logistic_r1" (D_logistic_simplegp, R1 on reals) or "wgan_gp".
@@ -186,42 +209,51 @@ class LossConfig:
     wgan_lambda:  float = 10.0           # WGAN-GP gradient-penalty weight.
     wgan_epsilon: float = 0.001          # WGAN-GP drift term on real scores.
     wgan_target:  float = 1.0            # WGAN-GP target gradient norm.
-    r1_interval:  int   = 1              # Lazy R1 every N minibatches, x N (StyleGAN2: 16); 1 = every step (v1).
-    pl_weight:    float = 0.0            # Path-length regularisation weight (StyleGAN2: 2), 0 = off.
-    pl_interval:  int   = 4              # Lazy path-length regularisation every N minibatches, x N.
-    pl_decay:     float = 0.01           # Decay of the tracked mean path length pl_mean.
-    pl_batch_shrink: int = 2             # Path length on minibatch // N fresh samples.
-    blur_init_sigma: float = 0.0         # StyleGAN3-R: Gaussian blur of every D input, initial sigma (px; 10).
-    blur_fade_kimg:  float = 0.0         # ... faded linearly to 0 over this many kimg (SG3-R: batch * 200 / 32).
 
     def validate(self) -> "LossConfig":
-        _check(self.g_loss in G_LOSSES, "loss.g_loss", self.g_loss, f"must be one of {G_LOSSES}")
-        _check(self.d_loss in D_LOSSES, "loss.d_loss", self.d_loss, f"must be one of {D_LOSSES}")
-        for name in ("r1_gamma", "wgan_lambda", "wgan_epsilon"):
-            _check(getattr(self, name) >= 0, "loss." + name, getattr(self, name), "must not be negative")
-        _check(self.wgan_target > 0, "loss.wgan_target", self.wgan_target, "must be positive")
-        for name in ("r1_interval", "pl_interval", "pl_batch_shrink"):
-            _check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, "loss." + name,
-                   getattr(self, name), "must be a positive integer")
-        _check(self.pl_weight >= 0, "loss.pl_weight", self.pl_weight, "must not be negative")
-        _check(0.0 <= self.pl_decay <= 1.0, "loss.pl_decay", self.pl_decay, "must be in [0, 1]")
-        for name in ("blur_init_sigma", "blur_fade_kimg"):
-            _check(getattr(self, name) >= 0, "loss." + name, getattr(self, name), "must not be negative")
+        require(self.g_loss in G_LOSSES, "loss.g_loss", self.g_loss, f"must be one of {G_LOSSES}")
+        require(self.d_loss in D_LOSSES, "loss.d_loss", self.d_loss, f"must be one of {D_LOSSES}")
+        require_fields(self, "loss.", non_negative=("r1_gamma", "wgan_lambda", "wgan_epsilon"),
+                       positive=("wgan_target",))
         return self
+
+    def for_finetuning(self) -> "LossConfig":
+        """The settings of a run that starts from trained networks (official `--resume`): unchanged."""
+        return self
+
+
+# The fields of the single loss section all families shared before each had its own, with their
+# defaults: a stored config (checkpoint, training_options.json) may hold them; at these values
+# they are read as absent.
+LEGACY_LOSS_DEFAULTS: dict[str, Any] = dict(
+    g_loss="logistic_ns", d_loss="logistic_r1", r1_gamma=10.0, wgan_lambda=10.0, wgan_epsilon=0.001,
+    wgan_target=1.0, r1_interval=1, pl_weight=0.0, pl_interval=4, pl_decay=0.01, pl_batch_shrink=2,
+    blur_init_sigma=0.0, blur_fade_kimg=0.0)
+
+
+ADAM_EPSILON_FORMS = ("tf", "torch")
 
 
 @dataclass(frozen=True)
 class OptimizerConfig:
-    """Adam as the official code sets it, for both networks."""
+    """Adam as the official code sets it, for both networks.
+
+    `epsilon_form` is where epsilon enters: "tf" adds it to sqrt(v) before the bias correction
+    (TensorFlow's and Keras' Adam, used by the official TF v1 and StyleGAN2 code), "torch" after
+    it (`torch.optim.Adam`, used by StyleGAN2-ADA and StyleGAN3). They differ while sqrt(v) is
+    near epsilon, e.g. for the mapping network's ~1e-6 gradients (lr multiplier 0.01)."""
 
     beta_1:  float = 0.0
     beta_2:  float = 0.99
     epsilon: float = 1e-8
+    epsilon_form: str = "tf"   # "tf" (official TF code) or "torch" (official PyTorch code).
 
     def validate(self) -> "OptimizerConfig":
-        _check(0.0 <= self.beta_1 < 1.0, "optimizer.beta_1", self.beta_1, "must be in [0, 1)")
-        _check(0.0 <= self.beta_2 < 1.0, "optimizer.beta_2", self.beta_2, "must be in [0, 1)")
-        _check(self.epsilon > 0, "optimizer.epsilon", self.epsilon, "must be positive")
+        require(0.0 <= self.beta_1 < 1.0, "optimizer.beta_1", self.beta_1, "must be in [0, 1)")
+        require(0.0 <= self.beta_2 < 1.0, "optimizer.beta_2", self.beta_2, "must be in [0, 1)")
+        require(self.epsilon > 0, "optimizer.epsilon", self.epsilon, "must be positive")
+        require(self.epsilon_form in ADAM_EPSILON_FORMS, "optimizer.epsilon_form", self.epsilon_form,
+                f"must be one of {ADAM_EPSILON_FORMS}")
         return self
 
 
@@ -237,11 +269,11 @@ class TrainingConfig:
     snapshot_ticks:    int   = 10     # Network snapshot (checkpoint, export, metrics) every N ticks.
 
     def validate(self) -> "TrainingConfig":
-        _check(self.g_ema_kimg >= 0, "training.g_ema_kimg", self.g_ema_kimg, "must not be negative")
-        _check(self.g_ema_rampup is None or self.g_ema_rampup > 0, "training.g_ema_rampup", self.g_ema_rampup,
+        require(self.g_ema_kimg >= 0, "training.g_ema_kimg", self.g_ema_kimg, "must not be negative")
+        require(self.g_ema_rampup is None or self.g_ema_rampup > 0, "training.g_ema_rampup", self.g_ema_rampup,
                "must be positive or None")
         for name in ("d_repeats", "minibatch_repeats", "snapshot_ticks"):
-            _check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1,
+            require(isinstance(getattr(self, name), int) and getattr(self, name) >= 1,
                    "training." + name, getattr(self, name), "must be a positive integer")
         return self
 
@@ -264,12 +296,12 @@ class AugmentConfig:
     # with its p (the official code restarts at p = 0).
 
     def validate(self) -> "AugmentConfig":
-        _check(self.mode in AUGMENT_MODES, "augment.mode", self.mode, f"must be one of {AUGMENT_MODES}")
-        _check(0.0 <= self.p <= 1.0, "augment.p", self.p, "must be in [0, 1]")
-        _check(0.0 < self.target < 1.0, "augment.target", self.target, "must be in (0, 1)")
-        _check(isinstance(self.interval, int) and self.interval >= 1, "augment.interval", self.interval,
+        require(self.mode in AUGMENT_MODES, "augment.mode", self.mode, f"must be one of {AUGMENT_MODES}")
+        require(0.0 <= self.p <= 1.0, "augment.p", self.p, "must be in [0, 1]")
+        require(0.0 < self.target < 1.0, "augment.target", self.target, "must be in (0, 1)")
+        require(isinstance(self.interval, int) and self.interval >= 1, "augment.interval", self.interval,
                "must be a positive integer")
-        _check(self.kimg > 0, "augment.kimg", self.kimg, "must be positive")
+        require(self.kimg > 0, "augment.kimg", self.kimg, "must be positive")
         resolve_multipliers(self.pipe)  # UserError naming augment.pipe for unknown / unimplemented presets.
         return self
 
@@ -281,14 +313,26 @@ class Config:
     name:      str             = "ffhq"
     network:   Any             = field(default_factory=NetworkConfig)  # The family's network config.
     schedule:  ScheduleConfig  = field(default_factory=ScheduleConfig)
-    loss:      LossConfig      = field(default_factory=LossConfig)
+    loss:      Any             = None   # The family's loss config (None: its defaults).
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     training:  TrainingConfig  = field(default_factory=TrainingConfig)
     augment:   AugmentConfig   = field(default_factory=AugmentConfig)
 
+    def __post_init__(self):
+        if self.loss is None:
+            from stylegan_tf import families
+
+            loss = families.get(families.family_name(self.network)).loss_config_class()()
+            object.__setattr__(self, "loss", loss)
+
     def validate(self) -> "Config":
+        from stylegan_tf import families
+
         self.network.validate()
         self.schedule.validate(self.network.resolution)
+        expected = families.get(families.family_name(self.network)).loss_config_class()
+        require(type(self.loss) is expected, "loss", type(self.loss).__name__,
+                f"must be a {expected.__name__} for a {self.network.family} network")
         self.loss.validate()
         self.optimizer.validate()
         self.training.validate()
@@ -325,14 +369,14 @@ class Config:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Config":
         """Builds a config from `to_dict()` output; unknown keys are an error naming them."""
-        return _from_dict(cls, data, "")
+        return dataclass_from_dict(cls, data, "")
 
     @classmethod
     def from_json(cls, text: str) -> "Config":
         return cls.from_dict(json.loads(text))
 
 
-def _from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+def dataclass_from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     if not isinstance(data, Mapping):
         raise UserError(f"Config section `{prefix or 'config'}` must be a JSON object. Received: {data!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -343,12 +387,10 @@ def _from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     for name, value in data.items():
         default = fields[name].default_factory() if fields[name].default_factory is not dataclasses.MISSING \
             else fields[name].default
-        if name == "network" and cls is Config:
-            from stylegan_tf import families
-
-            kwargs[name] = _from_dict(families.network_config_class(value), value, f"{prefix}{name}.")
+        if name in ("network", "loss") and cls is Config:
+            kwargs[name] = _family_section(name, value, data.get("network", {}), prefix)
         elif dataclasses.is_dataclass(default):
-            kwargs[name] = _from_dict(type(default), value, f"{prefix}{name}.")
+            kwargs[name] = dataclass_from_dict(type(default), value, f"{prefix}{name}.")
         elif isinstance(default, Mapping):
             kwargs[name] = {int(k): v for k, v in value.items()}
         elif isinstance(default, tuple) and isinstance(value, (list, tuple)):
@@ -356,6 +398,22 @@ def _from_dict(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
         else:
             kwargs[name] = value
     return cls(**kwargs)
+
+
+def _family_section(name: str, value: Any, network: Any, prefix: str) -> Any:
+    """The network or loss section of a stored config, as the dataclass of the network's family;
+    a loss section written before the families had their own keeps loading (`LEGACY_LOSS_DEFAULTS`)."""
+    from stylegan_tf import families
+
+    family = families.get(families.family_name(network))
+    if name == "network":
+        return dataclass_from_dict(family.config_class(), value, f"{prefix}network.")
+    cls = family.loss_config_class()
+    if isinstance(value, Mapping):
+        own = {f.name for f in dataclasses.fields(cls)}
+        value = {k: v for k, v in value.items()
+                 if k in own or k not in LEGACY_LOSS_DEFAULTS or v != LEGACY_LOSS_DEFAULTS[k]}
+    return dataclass_from_dict(cls, value, f"{prefix}loss.")
 
 
 # The paper's Table 1 configurations, as the official train.py switches them (A is

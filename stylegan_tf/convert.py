@@ -28,6 +28,7 @@ from typing import Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from stylegan_tf import cli  # noqa: E402
 from stylegan_tf.errors import UserError  # noqa: E402
 
 INFO_FILE = "network.json"
@@ -88,23 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing DEST (after the new one is complete)")
     p.add_argument("--savedmodel", action=argparse.BooleanOptionalAction, default=True,
                    help="also write the SavedModel of Gs (default: on)")
+    p.set_defaults(func=_handle)
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        summary = convert(args.pickle, args.dest, overwrite=args.overwrite, saved_model=args.savedmodel)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+def _handle(args) -> None:
+    summary = convert(args.pickle, args.dest, overwrite=args.overwrite, saved_model=args.savedmodel)
     counts = summary["parameters"]
     print(f"family:     {summary['family']}\n"
           f"resolution: {summary['resolution']}x{summary['resolution']}\n"
           f"parameters: G {counts['G']:,}  D {counts['D']:,}  Gs {counts['Gs']:,}\n"
           f"wrote {args.dest}/ (Gs.keras, G.keras, D.keras{', saved_model/' if args.savedmodel else ''}, "
           f"{INFO_FILE}) in {summary['seconds']:.1f} s")
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.main(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from stylegan_tf import families
+from stylegan_tf import faults, families
 from stylegan_tf.errors import UserError
+from stylegan_tf.safe_files import fsync_directory, fsync_file
 
 CONFIG_FILE = "stylegan_tf_config.json"
 
@@ -52,9 +54,15 @@ def save_keras(G, path) -> Path:
     if path.suffix != ".keras":
         raise UserError(f"A Keras export needs a .keras file name. Received: {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.stem}.tmp-*.keras"):  # Left by a killed writer.
+        if stale.name != f".{path.stem}.tmp-{os.getpid()}.keras":
+            stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
     float32_copy(G).save(tmp)
+    fsync_file(tmp)
+    faults.point("export")
     os.replace(tmp, path)
+    fsync_directory(path.parent)
     return path
 
 
@@ -99,6 +107,7 @@ def save_saved_model(G, path) -> Path:
     if path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)
+    fsync_directory(path.parent)
     return path
 
 
@@ -109,8 +118,21 @@ class SavedModelGenerator:
         import tensorflow as tf
 
         self.path = Path(path)
-        self.config = families.coerce_network_config(json.loads((self.path / CONFIG_FILE).read_text()))
-        self._model = tf.saved_model.load(str(self.path))
+        try:
+            self.config = families.coerce_network_config(json.loads((self.path / CONFIG_FILE).read_bytes()))
+        except (OSError, ValueError, TypeError, KeyError) as e:  # ValueError: JSON, UTF-8, config errors.
+            raise UserError(f"SavedModel {self.path}: {CONFIG_FILE} is missing or damaged: "
+                            f"{type(e).__name__}: {_first_line(e)}") from None
+        try:
+            self._model = tf.saved_model.load(str(self.path))
+        except Exception as e:
+            # Damage surfaces with many types: saved_model.pb fails to parse (OSError), variables fail
+            # their CRC-32C (DataLossError), a short data file gives IndexError, the index an OpError.
+            raise UserError(f"SavedModel {self.path} is damaged: {type(e).__name__}: {_first_line(e)}") from None
+        missing = [name for name in ("mapping", "synthesis", "w_avg") if not hasattr(self._model, name)]
+        if missing:
+            raise UserError(f"{self.path} is a SavedModel but not one of save_saved_model's: it lacks the "
+                            f"endpoints {', '.join(missing)}.")
 
     @property
     def num_layers(self) -> int:
@@ -212,6 +234,31 @@ def generator_from_checkpoint(checkpoint, group: str = "Gs"):
     return G
 
 
+def load_keras_file(path):
+    """A `.keras` export, its zip CRC-32s checked first: a damaged file is a `UserError` naming it."""
+    import zipfile
+
+    import keras
+
+    families.register_keras_classes()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()  # Reads every member: h5py would read weights without the CRC check.
+        if bad is not None:
+            raise zipfile.BadZipFile(f"member {bad} fails its CRC-32")
+        return keras.models.load_model(path)
+    except UserError:
+        raise
+    except Exception as e:  # A damaged file fails in zipfile, json, h5py or Keras' deserialisation, with any type.
+        raise UserError(f"{path} is damaged or not a Keras model file: {type(e).__name__}: {_first_line(e)}") \
+            from None
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else ""
+
+
 def load_generator(path):
     """Opens a generator from a `.keras` file, a SavedModel, a checkpoint, a run directory, or an
     official network pickle (`.pkl`: its Gs / G_ema, read by `stylegan_tf.official.load_pickle`)."""
@@ -227,18 +274,16 @@ def load_generator(path):
         if path.suffix != ".keras":
             raise UserError(f"{path} is not a .keras file or an official .pkl (or a SavedModel/checkpoint/run "
                             f"directory).")
-        import keras
-
-        families.register_keras_classes()
-
-        return keras.models.load_model(path)
+        return load_keras_file(path)
     if (path / "saved_model.pb").is_file():
         return SavedModelGenerator(path)
-    if (path / "meta.json").is_file() and (path / "variables.npz").is_file():
-        return generator_from_checkpoint(path)
-    from stylegan_tf.training.checkpoint import list_checkpoints
+    from stylegan_tf.training.checkpoint import CHECKPOINT_RE, checkpoint_directories, choose_checkpoint
 
-    checkpoints = list_checkpoints(path)
-    if checkpoints:
-        return generator_from_checkpoint(checkpoints[-1])
+    if CHECKPOINT_RE.match(path.name) or (path / "meta.json").is_file() or checkpoint_directories(path):
+        # A checkpoint must be intact; a run gives its newest intact one (damaged ones are named).
+        return generator_from_checkpoint(choose_checkpoint(str(path), path, log=_note))
     raise UserError(f"{path} is a directory but neither a SavedModel, a checkpoint nor a run with checkpoints.")
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -3,13 +3,15 @@
     from stylegan_tf import families
     G = families.build_generator(config.network, name="G")
     D = families.build_discriminator(config.network, name="D")
-    trainer_cls = families.get(config.network.family).trainer_class()
+    loss = families.get(config.network.family).loss_class()(config)
 
 Each family names, as import paths (nothing is imported until asked, so this module
-and `stylegan_tf.config` stay free of Keras and TensorFlow): its network config
-dataclass, generator, discriminator, training model, and official-weights module
+and `stylegan_tf.config` stay free of Keras and TensorFlow): its network and loss config
+dataclasses, generator, discriminator, loss (its training phases: `training.phases.FamilyLoss`;
+the one `training.trainer.Trainer` runs them), presets module, and official-weights module
 (`load_official_generator(G, variables)`, `load_official_discriminator(D, variables)`).
-A new family is a module and an entry here, not branches through the loop.
+A new family is its network package, its loss, its presets module and an entry here; nothing
+else in the package names a family.
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ class Family:
     name:          str
     description:   str
     config:        str   # Network config dataclass.
+    loss_config:   str   # Loss config dataclass (`Config.loss`).
     generator:     str   # `StyleGenerator` subclass.
     discriminator: str
-    trainer:       str   # Training model (`keras.Model` with the family's train_step).
+    loss:          str   # `training.phases.FamilyLoss` subclass: the phases of one iteration.
+    presets:       str   # Module registering the family's presets (`stylegan_tf.presets.register_preset`).
     official:      str   # Module with load_official_generator / load_official_discriminator.
     noise_inputs:  bool = True    # Per-pixel noise inputs (G.noise_size(), const_noise(), synthesis(noise=)).
     input_transform: bool = False  # A user input transform of the Fourier input (G.set_input_transform).
@@ -62,8 +66,14 @@ class Family:
     def discriminator_class(self) -> type:
         return _resolve(self.discriminator)
 
-    def trainer_class(self) -> type:
-        return _resolve(self.trainer)
+    def loss_config_class(self) -> type:
+        return _resolve(self.loss_config)
+
+    def loss_class(self) -> type:
+        return _resolve(self.loss)
+
+    def presets_module(self):
+        return _resolve(self.presets)
 
     def official_module(self):
         return _resolve(self.official)
@@ -81,28 +91,30 @@ def register_family(family: Family) -> Family:
 
 register_family(Family(
     name="stylegan1", description="StyleGAN (Karras et al. 2019; ProGAN as config A): AdaIN, progressive growing.",
-    config="stylegan_tf.config:NetworkConfig",
+    config="stylegan_tf.config:NetworkConfig", loss_config="stylegan_tf.config:LossConfig",
     generator="stylegan_tf.networks.stylegan1.generator:Generator",
     discriminator="stylegan_tf.networks.stylegan1.discriminator:Discriminator",
-    trainer="stylegan_tf.training.trainer:StyleGANTrainer",
+    loss="stylegan_tf.training.stylegan1_loss:StyleGAN1Loss", presets="stylegan_tf.presets.stylegan1",
     official="stylegan_tf.networks.stylegan1.official_weights"))
 
 register_family(Family(
     name="stylegan2", description="StyleGAN2 (Karras et al. 2020; config F): weight demodulation, skip G, "
                                   "residual D, lazy R1, path-length regularisation; with ADA (2020).",
     config="stylegan_tf.networks.stylegan2.config:StyleGAN2Config",
+    loss_config="stylegan_tf.networks.stylegan2.config:StyleGAN2LossConfig",
     generator="stylegan_tf.networks.stylegan2.generator:Generator",
     discriminator="stylegan_tf.networks.stylegan2.discriminator:Discriminator",
-    trainer="stylegan_tf.training.stylegan2_trainer:StyleGAN2Trainer",
+    loss="stylegan_tf.training.stylegan2_loss:StyleGAN2Loss", presets="stylegan_tf.presets.stylegan2",
     official="stylegan_tf.networks.stylegan2.official_weights"))
 
 register_family(Family(
     name="stylegan3", description="StyleGAN3 (Karras et al. 2021; configs T and R): alias-free generator with "
                                   "Fourier-feature input and filtered non-linearities; StyleGAN2 residual D.",
     config="stylegan_tf.networks.stylegan3.config:StyleGAN3Config",
+    loss_config="stylegan_tf.networks.stylegan3.config:StyleGAN3LossConfig",
     generator="stylegan_tf.networks.stylegan3.generator:Generator",
     discriminator="stylegan_tf.networks.stylegan3.discriminator:build_discriminator",
-    trainer="stylegan_tf.training.stylegan3_trainer:StyleGAN3Trainer",
+    loss="stylegan_tf.training.stylegan3_loss:StyleGAN3Loss", presets="stylegan_tf.presets.stylegan3",
     official="stylegan_tf.networks.stylegan3.official_weights", noise_inputs=False, input_transform=True))
 
 

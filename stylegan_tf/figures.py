@@ -1,7 +1,8 @@
-"""Figure building: image grids, annotated grids, the paper's figure layouts, GIF/MP4 writing.
+"""The paper's figure layouts: annotated grids for Figures 3, 4 and 8.
 
 Everything here works on uint8 numpy images [..., H, W, C] and returns PIL images;
-no network is involved (the images come from `stylegan_tf.generate`). The layouts
+no network is involved (the images come from `stylegan_tf.sampling`; plain grids, PNG,
+GIF and video files are `stylegan_tf.media`'s). The layouts
 follow the official `generate_figures.py` of NVlabs/stylegan:
 
 - Figure 3 (style mixing): an empty corner, the column ("source") images along the
@@ -17,16 +18,14 @@ Labels are drawn in margins around the grid, never over the images, so grids of
 
 from __future__ import annotations
 
-import math
-import os
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
 import PIL.ImageFont
 
-from stylegan_tf.errors import UserError
+from stylegan_tf.media import to_pil
 
 # Official Figure 4 crop of each realisation: (650, 180, 906, 436) in a 1024x1024 image.
 NOISE_CROP = (650 / 1024, 180 / 1024, 906 / 1024, 436 / 1024)
@@ -44,39 +43,6 @@ def _font(size: int = 12):
 def _text_size(draw: PIL.ImageDraw.ImageDraw, text: str, font) -> tuple[int, int]:
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     return right - left, bottom - top
-
-
-def to_pil(image: np.ndarray, zoom: int = 1) -> PIL.Image.Image:
-    """A uint8 image [H, W, C] (C = 1 or 3) or [H, W] as a PIL image, enlarged `zoom` times (nearest)."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise ValueError(f"Expected a uint8 image. Received dtype: {image.dtype}")
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    mode = "L" if image.ndim == 2 else "RGB"
-    pil = PIL.Image.fromarray(image, mode)
-    if zoom != 1:
-        pil = pil.resize((pil.width * zoom, pil.height * zoom), PIL.Image.NEAREST)
-    return pil
-
-
-def grid_shape(count: int, columns: int | None = None) -> tuple[int, int]:
-    """(rows, columns) of a grid for `count` images: about square unless `columns` is given."""
-    if count < 1:
-        raise ValueError(f"A grid needs at least one image. Received: count={count}")
-    columns = columns or max(1, int(math.ceil(math.sqrt(count))))
-    return int(math.ceil(count / columns)), columns
-
-
-def image_grid(images: np.ndarray, columns: int | None = None, zoom: int = 1) -> PIL.Image.Image:
-    """Tiles uint8 images [N, H, W, C] row by row into one image (empty cells are white)."""
-    images = np.asarray(images)
-    rows, columns = grid_shape(len(images), columns)
-    h, w = images.shape[1] * zoom, images.shape[2] * zoom
-    canvas = PIL.Image.new("RGB", (w * columns, h * rows), BACKGROUND)
-    for i, image in enumerate(images):
-        canvas.paste(to_pil(image, zoom).convert("RGB"), ((i % columns) * w, (i // columns) * h))
-    return canvas
 
 
 def annotated_grid(cells: Sequence[Sequence[np.ndarray | None]], row_labels: Sequence[str] = (),
@@ -186,57 +152,3 @@ def truncation_figure(images: np.ndarray, seeds: Sequence[int], psis: Sequence[f
     cells = [list(row) for row in images]
     return annotated_grid(cells, [f"seed {s}" for s in seeds], [f"psi {p:g}" for p in psis],
                           title=f"Truncation trick (paper Figure 8), {cutoff_label}", zoom=zoom)
-
-
-# Animations --------------------------------------------------------------------------
-def save_gif(frames: Iterable[np.ndarray], path: str, fps: float = 24.0, zoom: int = 1) -> str:
-    """Writes uint8 frames [H, W, C] as a looping GIF with PIL; returns the path."""
-    pil_frames = [to_pil(f, zoom).convert("RGB") for f in frames]
-    if not pil_frames:
-        raise ValueError("No frames to write")
-    pil_frames[0].save(path, save_all=True, append_images=pil_frames[1:], loop=0,
-                       duration=max(1, int(round(1000.0 / fps))), optimize=False)
-    return path
-
-
-def mp4_writer_available() -> bool:
-    """True when OpenCV (a runtime dependency) can encode MP4 ('mp4v') in this installation."""
-    try:
-        import cv2  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def save_mp4(frames: Sequence[np.ndarray], path: str, fps: float = 24.0, zoom: int = 1) -> str | None:
-    """Writes uint8 RGB frames as MP4 through OpenCV's FFmpeg backend; None when no writer works."""
-    if not mp4_writer_available():
-        return None
-    import cv2
-
-    frames = [np.asarray(to_pil(f, zoom).convert("RGB")) for f in frames]
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
-    if not writer.isOpened():
-        return None
-    try:
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
-    if not os.path.isfile(path) or os.path.getsize(path) == 0:
-        return None
-    return path
-
-
-def save_png(image: PIL.Image.Image | np.ndarray, path: str) -> str:
-    """Saves a PIL image or a uint8 array as PNG, creating the folder."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"Cannot create the output folder {folder!r}: {error}") from error
-    if not isinstance(image, PIL.Image.Image):
-        image = to_pil(np.asarray(image))
-    image.save(path)
-    return path

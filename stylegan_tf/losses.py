@@ -39,14 +39,15 @@ def g_logistic_ns(D, fakes, labels=None):
     return tf.nn.softplus(-fake_scores), {"fake_scores": fake_scores}
 
 
-def d_logistic_r1(D, reals, fakes, labels=None, r1_gamma=10.0, loss_scale=1.0):
-    """softplus(D(fake)) + softplus(-D(real)) + r1_gamma / 2 * ||grad_real D(real)||^2."""
+def d_logistic_r1(D, reals, fakes, labels=None, r1_gamma=10.0, loss_scale=1.0, fake_labels=None):
+    """softplus(D(fake)) + softplus(-D(real)) + r1_gamma / 2 * ||grad_real D(real)||^2 (`fake_labels`:
+    the fakes' labels, default the reals')."""
     if r1_gamma:
         real_scores, grads = _input_gradient(D, reals, labels, loss_scale)
         r1 = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
     else:
         real_scores, r1 = _scores(D, reals, labels), tf.zeros([tf.shape(reals)[0]])
-    fake_scores = _scores(D, fakes, labels)
+    fake_scores = _scores(D, fakes, labels if fake_labels is None else fake_labels)
     loss = tf.nn.softplus(fake_scores) + tf.nn.softplus(-real_scores) + r1 * (r1_gamma * 0.5)
     return loss, {"real_scores": real_scores, "fake_scores": fake_scores, "r1_penalty": r1}
 

@@ -20,7 +20,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from stylegan_tf import presets  # noqa: E402
-from stylegan_tf.presets import stylegan2 as stylegan2_presets  # noqa: E402
 from stylegan_tf.config import ABLATIONS, Config  # noqa: E402
 from stylegan_tf.errors import UserError  # noqa: E402
 
@@ -108,9 +107,9 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
                         f"{config.network.family} preset.")
     overrides = {}
     resolution = args.resolution or dataset_resolution
-    if resolution is not None and args.config in stylegan2_presets.at_resolution:
+    if resolution is not None and presets.resolution_dependent(args.config):
         # Presets resolved from the resolution (ADA 'auto'): rebuilt for it, before the overrides.
-        config = stylegan2_presets.at_resolution[args.config](resolution)
+        config = presets.at_resolution(args.config, resolution)
     if resolution is not None:
         if dataset_resolution is not None and resolution > dataset_resolution:
             raise UserError(f"--resolution {resolution} is above the dataset's {dataset_resolution}.")
@@ -277,9 +276,24 @@ def dry_run(config: Config, options) -> int:
 
     print(json.dumps({"config": config.to_dict(), "options": options.to_dict()}, indent=2, default=str))
     print(f"\nSchedule:\n{describe_schedule(config)}\n")
+    print(describe_training(config) + "\n")
     print(summary.describe_networks(families.build_generator(config.network),
                                     families.build_discriminator(config.network)))
     return 0
+
+
+def describe_training(config: Config) -> str:
+    """The optimizer (Adam's form, betas and the lazy-regularisation ratios) and every loss setting."""
+    from stylegan_tf import families
+
+    loss = families.get(config.network.family).loss_class()(config)
+    o = config.optimizer
+    lines = [f"Optimizer: Adam, epsilon {o.epsilon:g} in the {o.epsilon_form} form "
+             f"({'added after the bias correction, torch.optim.Adam' if o.epsilon_form == 'torch' else 'added to sqrt(v) before the bias correction, TensorFlow/Keras'}), "
+             f"beta1 {o.beta_1:g}, beta2 {o.beta_2:g}",
+             f"Loss ({type(loss).__name__}):"]
+    lines += [f"  {k}: {v}" for k, v in loss.describe().items() if k != "loss"]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

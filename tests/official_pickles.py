@@ -380,21 +380,30 @@ def sg2_kwargs(cfg) -> tuple[dict, dict]:
 
 
 def write_sg2_tf_pickle(path, cfg, seed=0, protocol=4, version=4, extra_g_kwargs=None,
-                        extra_d_kwargs=None) -> dict[str, dict]:
+                        extra_d_kwargs=None, tf_ada=False) -> dict[str, dict]:
     """An official StyleGAN2 TF pickle (G_main with mapping / synthesis components, D_stylegan2) of
     random weights for `cfg` (a StyleGAN2Config); returns G's, D's and Gs's variables under the
-    `Network.vars` names (`G_mapping/...`, `G_synthesis/...`, `dlatent_avg`, `lod`; D's local)."""
+    `Network.vars` names (`G_mapping/...`, `G_synthesis/...`, `dlatent_avg`, `lod`; D's local).
+    tf_ada: a stylegan2-ada TF pickle instead (G_synthesis / D_main, version 5; D's label mapping
+    kwargs from `cfg.conditioning`: "ada-tf" = D_main's default mapping_layers 0, "ada" = 8 at 0.01)."""
     from tests import official_reference_sg2 as ref2
 
     rng = np.random.default_rng(seed)
     g_kwargs, d_kwargs = sg2_kwargs(cfg)
+    synthesis_func, d_func = "G_synthesis_stylegan2", "D_stylegan2"
+    if tf_ada:
+        synthesis_func, d_func, version = "G_synthesis", "D_main", 5
+        g_kwargs.update(num_fp16_res=cfg.num_fp16_res, conv_clamp=cfg.conv_clamp)
+        d_kwargs.update(num_fp16_res=cfg.num_fp16_res, conv_clamp=cfg.conv_clamp)
+        if cfg.label_size and cfg.conditioning == "ada":
+            d_kwargs.update(mapping_layers=8, mapping_lrmul=0.01)
     g_kwargs.update(extra_g_kwargs or {})
     d_kwargs.update(extra_d_kwargs or {})
     states, variables = [], {}
     for name in ("G", "D", "Gs"):
         if name == "D":
             values = ref2.random_official_variables(ref2.official_d_shapes(cfg), seed=int(rng.integers(2**31)))
-            states.append(network_state("D", "D_stylegan2", d_kwargs, values, version=version))
+            states.append(network_state("D", d_func, d_kwargs, values, version=version))
             variables["D"] = values
             continue
         values = ref2.random_official_variables(ref2.official_g_shapes(cfg), seed=int(rng.integers(2**31)),
@@ -405,7 +414,7 @@ def write_sg2_tf_pickle(path, cfg, seed=0, protocol=4, version=4, extra_g_kwargs
         components = {
             "mapping": network_state("G_mapping", "G_mapping", dict(g_kwargs, dlatent_broadcast=cfg.num_layers),
                                      parts["G_mapping"], version=version),
-            "synthesis": network_state("G_synthesis", "G_synthesis_stylegan2", g_kwargs, parts["G_synthesis"],
+            "synthesis": network_state("G_synthesis", synthesis_func, g_kwargs, parts["G_synthesis"],
                                        version=version)}
         states.append(network_state(name, "G_main", g_kwargs, own, components, version=version))
         variables[name] = values
@@ -435,8 +444,15 @@ def ada_module_tree(class_name: str, state_dict: dict, init_kwargs: dict | None 
     return node(class_name, state_dict, init_kwargs)
 
 
+# D mapping_kwargs: ADA's train.py passes none; legacy.py's convert_tf_discriminator passes TF-ADA D_main's
+# defaults (mapping_layers 0, mapping_fmaps None, mapping_lrmul 0.1).
+_ADA_D_MAPPING_KWARGS = {"ada": {}, "ada-tf": {"num_layers": 0, "embed_features": None, "layer_features": None,
+                                               "activation": "lrelu", "lr_multiplier": 0.1}}
+
+
 def ada_init_kwargs(cfg) -> tuple[dict, dict]:
-    """stylegan2-ada-pytorch init kwargs (Generator, Discriminator) for a StyleGAN2Config."""
+    """stylegan2-ada-pytorch init kwargs (Generator, Discriminator) for a StyleGAN2Config; D's label
+    mapping kwargs by `cfg.conditioning` ("ada": train.py's, "ada-tf": legacy.py's)."""
     g = {"z_dim": cfg.latent_size, "w_dim": cfg.w_dim, "c_dim": cfg.label_size, "img_resolution": cfg.resolution,
          "img_channels": cfg.num_channels,
          "mapping_kwargs": easydict({"num_layers": cfg.mapping_layers, "layer_features": cfg.mapping_fmaps}),
@@ -446,7 +462,7 @@ def ada_init_kwargs(cfg) -> tuple[dict, dict]:
     d = {"c_dim": cfg.label_size, "img_resolution": cfg.resolution, "img_channels": cfg.num_channels,
          "architecture": cfg.architecture_d, "channel_base": cfg.channel_base, "channel_max": cfg.channel_max,
          "num_fp16_res": cfg.num_fp16_res, "conv_clamp": cfg.conv_clamp, "block_kwargs": easydict({}),
-         "mapping_kwargs": easydict({}),
+         "mapping_kwargs": easydict(dict(_ADA_D_MAPPING_KWARGS.get(cfg.conditioning, {}))),
          "epilogue_kwargs": easydict({"mbstd_group_size": cfg.mbstd_group_size})}
     return g, d
 
@@ -480,19 +496,21 @@ def write_sg3_pickle(path, g_init: dict, g_state: dict, d_init: dict, d_state: d
     write_torch_pickle(path, obj, protocol)
 
 
-def write_tiny_sg3_pickle(path, seed: int = 2):
-    """A StyleGAN3-T pickle at 16x16 (channel_base 256, max 16, z/w 16, 2 mapping layers) with random
-    G and D. Returns (G init kwargs as pickled, as plain dicts, G state_dict, D init kwargs, D StyleGAN2Config,
-    D TF variables)."""
+def write_tiny_sg3_pickle(path, seed: int = 2, c_dim: int = 0):
+    """A StyleGAN3-T pickle at 16x16 (channel_base 256, max 16, z/w 16, 2 mapping layers, `c_dim`
+    labels: G `mapping.embed`, D's official 8-layer label mapping) with random G and D. Returns
+    (G init kwargs as pickled, as plain dicts, G state_dict, D init kwargs, D StyleGAN2Config,
+    D TF variables).
+    """
     from stylegan_tf.networks.stylegan3.official_weights import config_from_init_kwargs
     from tests import official_reference_sg2 as ref
     from tests import stylegan3_reference as ref3
 
-    g_init = {"z_dim": 16, "c_dim": 0, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
+    g_init = {"z_dim": 16, "c_dim": c_dim, "w_dim": 16, "img_resolution": 16, "img_channels": 3,
               "mapping_kwargs": easydict({"num_layers": 2}), "channel_base": 256, "channel_max": 16,
               "magnitude_ema_beta": 0.999, "conv_clamp": 256}
     plain = dict(g_init, mapping_kwargs={"num_layers": 2})
-    d_init = {"c_dim": 0, "img_resolution": 16, "img_channels": 3, "architecture": "resnet", "channel_base": 256,
+    d_init = {"c_dim": c_dim, "img_resolution": 16, "img_channels": 3, "architecture": "resnet", "channel_base": 256,
               "channel_max": 16, "epilogue_kwargs": easydict({"mbstd_group_size": 4})}
     g_state = ref3.random_state(plain, np.random.default_rng(seed))
     d_cfg = config_from_init_kwargs(plain, dict(d_init, epilogue_kwargs={"mbstd_group_size": 4}))

@@ -10,6 +10,14 @@ image upsampled by upfirdn (gain 4, pads (2, 1)), and the residual D (FIR pads (
 then stride 2; 1x1 skip FIR pads (1, 1) then stride 2). Float64, slow and simple on
 purpose: explicit loops over kernel taps and samples.
 
+Labels, per source (the variable names tell which): NVlabs/stylegan2 `G_mapping` concatenates
+z with labels @ `LabelConcat/weight` (a plain matrix, no run-time scale) and normalises the
+1024-vector; TF-ADA `G_mapping` normalises z and `LabelEmbed`(labels) (equalized dense with
+bias) separately, then concatenates. NVlabs/stylegan2 `D_stylegan2`: `Output` has label_size
+units, score = sum(out * labels); TF-ADA `D_main` (and ADA's `Discriminator`, names mapped by
+legacy.py): cmap = `Mapping{i}` layers (lrelu, lr multiplier `mapping_lrmul`) of the normalised
+`LabelEmbed`(labels), `Output` has cmap units, score = sum(out * cmap) / sqrt(cmap).
+
 Also: the official name -> shape sets (`official_g_shapes`, `official_d_shapes`),
 random variables (`random_official_variables`) and the stylegan2-ada-pytorch
 `legacy.py` TF -> PyTorch state_dict mapping (`tf_to_ada_state_dict`).
@@ -125,10 +133,16 @@ def normalize_2nd_moment(x):
 # --- Generator.
 
 def mapping(v, cfg, z, labels=None, prefix="G_mapping/"):
-    """G_mapping: normalise (TF-ADA label embedding: z and embed(c) each normalised, then
-    concatenated), dense layers with lrmul scaling, lrelu * sqrt 2. Returns w [N, w_dim]."""
-    x = normalize_2nd_moment(z.astype(np.float64))
-    if cfg.label_size:
+    """G_mapping: normalise (TF stylegan2 `LabelConcat`: [z, labels @ W] normalised as one vector;
+    TF-ADA `LabelEmbed`: z and embed(c) each normalised, then concatenated), dense layers with
+    lrmul scaling, lrelu * sqrt 2. Returns w [N, w_dim]."""
+    z = z.astype(np.float64)
+    if cfg.label_size and prefix + "LabelConcat/weight" in v:
+        x = normalize_2nd_moment(np.concatenate([z, np.asarray(labels, np.float64) @ v[prefix + "LabelConcat/weight"]],
+                                                axis=1))
+    else:
+        x = normalize_2nd_moment(z)
+    if cfg.label_size and prefix + "LabelEmbed/weight" in v:
         e = labels @ wscale(v[prefix + "LabelEmbed/weight"]) + v[prefix + "LabelEmbed/bias"]
         x = np.concatenate([x, normalize_2nd_moment(e)], axis=1)
     for i in range(cfg.mapping_layers):
@@ -207,9 +221,11 @@ def generator(v, cfg, z, labels=None, psi=1.0, cutoff=None, noise=None):
 
 # --- Discriminator.
 
-def discriminator(v, cfg, images_nchw, labels=None):
-    """Official D_stylegan2 ('orig', 'skip', 'resnet') on NCHW images; unconditional (Output [C, 1]).
-    Returns scores [N, 1]."""
+def discriminator(v, cfg, images_nchw, labels=None, mapping_lrmul=0.1):
+    """Official D_stylegan2 / TF-ADA D_main ('orig', 'skip', 'resnet') on NCHW images. Conditional
+    (labels [N, c]): D_stylegan2's per-label Output, or with `LabelEmbed` variables D_main's
+    projection onto cmap (`Mapping{i}` layers use `mapping_lrmul`: 0.1 is D_main's default,
+    ADA's Discriminator uses 0.01). Returns scores [N, 1]."""
     v = {k: np.asarray(a, np.float64) for k, a in v.items()}
     f = fir_filter(cfg.resample_filter)
     R = log2_res(cfg)
@@ -243,7 +259,18 @@ def discriminator(v, cfg, images_nchw, labels=None):
     x = bias_act(conv(x, "4x4/Conv"), v["4x4/Conv/bias"], "lrelu")
     x = x.reshape(x.shape[0], -1)                                           # NCHW flatten
     x = bias_act(x @ wscale(v["4x4/Dense0/weight"]), v["4x4/Dense0/bias"], "lrelu")
-    return bias_act(x @ wscale(v["Output/weight"]), v["Output/bias"], "linear")
+    x = bias_act(x @ wscale(v["Output/weight"]), v["Output/bias"], "linear")
+    if labels is None:
+        return x
+    labels = np.asarray(labels, np.float64)
+    if "LabelEmbed/weight" not in v:                                        # D_stylegan2
+        return np.sum(x * labels, axis=1, keepdims=True)
+    y = normalize_2nd_moment(labels @ wscale(v["LabelEmbed/weight"]) + v["LabelEmbed/bias"])
+    i = 0
+    while f"Mapping{i}/weight" in v:
+        y = bias_act(y @ wscale(v[f"Mapping{i}/weight"], mapping_lrmul), v[f"Mapping{i}/bias"] * mapping_lrmul, "lrelu")
+        i += 1
+    return np.sum(x * y, axis=1, keepdims=True) / np.sqrt(y.shape[1])
 
 
 # --- Official names and shapes (TF, HWIO kernels, dense [in, out]).
@@ -262,7 +289,10 @@ def official_g_shapes(cfg):
     R = log2_res(cfg)
     out = {"lod": (), "dlatent_avg": (cfg.w_dim,)}
     fan_in = cfg.latent_size
-    if cfg.label_size:
+    if cfg.label_size and getattr(cfg, "conditioning", "ada") == "stylegan2-tf":
+        out["G_mapping/LabelConcat/weight"] = (cfg.label_size, cfg.latent_size)
+        fan_in = 2 * cfg.latent_size
+    elif cfg.label_size:
         out["G_mapping/LabelEmbed/weight"] = (cfg.label_size, cfg.latent_size)
         out["G_mapping/LabelEmbed/bias"] = (cfg.latent_size,)
         fan_in = 2 * cfg.latent_size
@@ -292,7 +322,10 @@ def official_g_shapes(cfg):
 
 
 def official_d_shapes(cfg):
-    """Every variable of the official TF D (unconditional: Output [nf(0), 1])."""
+    """Every variable of the official TF D. Unconditional: Output [nf(0), 1]. Conditional, by
+    `cfg.conditioning`: "stylegan2-tf" Output [nf(0), c]; "ada-tf" (D_main, mapping_layers 0) and
+    "ada" (mapping_layers 8) LabelEmbed [c, cmap], Mapping{i} [cmap, cmap], Output [nf(0), cmap],
+    cmap = D_main's default mapping_fmaps nf(0)."""
     R = log2_res(cfg)
     out = {}
     for r in range(R, 2, -1):
@@ -314,8 +347,19 @@ def official_d_shapes(cfg):
     out["4x4/Conv/bias"] = (nf(cfg, 1),)
     out["4x4/Dense0/weight"] = (nf(cfg, 1) * 16, nf(cfg, 0))
     out["4x4/Dense0/bias"] = (nf(cfg, 0),)
-    out["Output/weight"] = (nf(cfg, 0), 1)
-    out["Output/bias"] = (1,)
+    conditioning = getattr(cfg, "conditioning", "ada")
+    units = 1
+    if cfg.label_size and conditioning == "stylegan2-tf":
+        units = cfg.label_size
+    elif cfg.label_size:
+        units = nf(cfg, 0)
+        out["LabelEmbed/weight"] = (cfg.label_size, units)
+        out["LabelEmbed/bias"] = (units,)
+        for i in range(8 if conditioning == "ada" else 0):
+            out[f"Mapping{i}/weight"] = (units, units)
+            out[f"Mapping{i}/bias"] = (units,)
+    out["Output/weight"] = (nf(cfg, 0), units)
+    out["Output/bias"] = (units,)
     return out
 
 
@@ -327,7 +371,7 @@ def random_official_variables(shapes, seed=0, mapping_lrmul=0.01):
     for name, shape in shapes.items():
         if name.endswith("lod"):
             value = np.zeros(shape)
-        elif re.search(r"(^|/)(G_)?mapping/(Dense\d+|LabelEmbed)/", name):
+        elif re.search(r"(^|/)(G_)?mapping/(Dense\d+|LabelEmbed)/|^Mapping\d+/", name):
             value = rng.normal(0.0, 1.0 / mapping_lrmul, shape) * (0.5 if name.endswith("bias") else 1.0)
         elif name.endswith("mod_bias"):
             value = rng.normal(0.0, 0.5, shape)
@@ -368,6 +412,8 @@ def tf_to_ada_state_dict(tf_vars, kind, resample_filter=(1, 3, 3, 1), buffers=Tr
             m = re.fullmatch(r"mapping/LabelEmbed/(weight|bias)", name)
             if m:
                 out[f"mapping.embed.{m[1]}"] = value.T if m[1] == "weight" else value
+            if name.startswith("mapping/LabelConcat/"):
+                raise ValueError("legacy.py has no conversion of TF stylegan2's LabelConcat")
         out["mapping.w_avg"] = v["dlatent_avg"]
         res = sorted({int(m[1]) for n in v for m in [re.fullmatch(r"synthesis/(\d+)x\d+/.*", n)] if m})
         for r in res:
@@ -413,9 +459,10 @@ def tf_to_ada_state_dict(tf_vars, kind, resample_filter=(1, 3, 3, 1), buffers=Tr
             if buffers and r != "4":
                 out[f"b{r}.resample_filter"] = filt
             continue
-        m = re.fullmatch(r"(4x4/Dense0|Output)/(weight|bias)", name)
+        m = re.fullmatch(r"(4x4/Dense0|Output|LabelEmbed|Mapping\d+)/(weight|bias)", name)
         if m:
-            ada = "b4.fc" if m[1] == "4x4/Dense0" else "b4.out"
+            ada = {"4x4/Dense0": "b4.fc", "Output": "b4.out", "LabelEmbed": "mapping.embed"}.get(
+                m[1], f"mapping.fc{m[1][len('Mapping'):]}")
             out[f"{ada}.{m[2]}"] = value.T if m[2] == "weight" else value
             continue
         if name != "lod":

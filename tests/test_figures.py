@@ -1,7 +1,6 @@
-"""Figure layouts: grids, annotated grids, the Figure 4 crop and std scaling, GIF/MP4 writing."""
+"""Figure layouts: annotated grids, the Figure 4 crop and std scaling (plain grids and files: test_media.py)."""
 
 import numpy as np
-import PIL.Image
 import pytest
 
 from stylegan_tf import figures
@@ -9,17 +8,6 @@ from stylegan_tf import figures
 
 def _images(n, size=8, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3)).astype(np.uint8)
-
-
-def test_image_grid_layout():
-    images = _images(5)
-    grid = figures.image_grid(images)
-    assert grid.size == (24, 16)  # 3 columns x 2 rows of 8x8
-    array = np.asarray(grid)
-    np.testing.assert_array_equal(array[8:16, 0:8], images[3])
-    assert (array[8:16, 16:24] == 255).all()  # empty cell
-    assert figures.image_grid(images, columns=5, zoom=2).size == (80, 16)
-    assert figures.grid_shape(16) == (4, 4)
 
 
 def test_annotated_grid_places_images_after_the_label_margins():
@@ -50,18 +38,6 @@ def test_style_mixing_and_noise_figures_sizes():
     assert figure.width >= 4 * 8 and figure.height >= 3 * 8
     noise = figures.noise_figure(_images(5).reshape(1, 5, 8, 8, 3), np.ones((1, 8, 8)), [7], 5)
     assert noise.height >= 8 and noise.width >= 3 * 8
-
-
-def test_gif_and_mp4(tmp_path):
-    frames = list(_images(4, size=16))
-    gif = figures.save_gif(frames, str(tmp_path / "a.gif"), fps=10)
-    with PIL.Image.open(gif) as image:
-        assert image.n_frames == 4 and image.size == (16, 16)
-    mp4 = figures.save_mp4(frames, str(tmp_path / "a.mp4"), fps=10, zoom=2)
-    if figures.mp4_writer_available():
-        assert mp4 is not None and (tmp_path / "a.mp4").stat().st_size > 0
-    with pytest.raises(ValueError, match="No frames"):
-        figures.save_gif([], str(tmp_path / "b.gif"))
 
 
 def test_to_pil_rejects_floats():

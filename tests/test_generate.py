@@ -7,6 +7,7 @@ import numpy as np
 import PIL.Image
 import pytest
 
+from stylegan_tf import cli, export, media, sampling
 from stylegan_tf import generate as gen
 from stylegan_tf import presets
 from stylegan_tf.errors import UserError
@@ -53,22 +54,22 @@ def test_parse_seeds_out_of_range():
 
 
 def test_style_layers_and_errors():
-    assert gen.style_layers("coarse", 18) == [0, 1, 2, 3]
-    assert gen.style_layers("middle", 18) == [4, 5, 6, 7]
-    assert gen.style_layers("fine", 18) == list(range(8, 18))
-    assert gen.style_layers("middle", 6) == [4, 5]
+    assert sampling.style_layers("coarse", 18) == [0, 1, 2, 3]
+    assert sampling.style_layers("middle", 18) == [4, 5, 6, 7]
+    assert sampling.style_layers("fine", 18) == list(range(8, 18))
+    assert sampling.style_layers("middle", 6) == [4, 5]
     with pytest.raises(UserError, match="16x16 network .* has no fine layers"):
-        gen.style_layers("fine", 6)
+        sampling.style_layers("fine", 6)
     with pytest.raises(UserError, match="--styles must name one of"):
-        gen.style_layers("medium", 18)
+        sampling.style_layers("medium", 18)
     assert gen.parse_layers("0-2,5", 6) == [0, 1, 2, 5]
     with pytest.raises(UserError, match=r"--layers: layer indices must be in \[0, 6\)"):
         gen.parse_layers("4-6", 6)
-    assert gen.describe_layers([4, 5, 6, 7]) == "4-7" and gen.describe_layers([0, 2]) == "0,2"
-    assert gen.default_styles(6, 18) == ["coarse"] * 3 + ["middle"] * 2 + ["fine"]
-    assert gen.default_styles(6, 8) == ["coarse"] * 3 + ["middle"] * 3  # 32x32: no fine layers
-    assert gen.default_styles(3, 18) == ["coarse", "middle", "fine"]
-    assert gen.default_styles(2, 4) == ["coarse", "coarse"]
+    assert sampling.describe_layers([4, 5, 6, 7]) == "4-7" and sampling.describe_layers([0, 2]) == "0,2"
+    assert sampling.default_styles(6, 18) == ["coarse"] * 3 + ["middle"] * 2 + ["fine"]
+    assert sampling.default_styles(6, 8) == ["coarse"] * 3 + ["middle"] * 3  # 32x32: no fine layers
+    assert sampling.default_styles(3, 18) == ["coarse", "middle", "fine"]
+    assert sampling.default_styles(2, 4) == ["coarse", "coarse"]
 
 
 def test_parse_floats_error():
@@ -79,61 +80,61 @@ def test_parse_floats_error():
 
 # Latents, noise, labels ---------------------------------------------------------------------
 def test_seed_latents_are_the_official_ones(G):
-    z = gen.seed_latents(G, [5, 6])
+    z = sampling.seed_latents(G, [5, 6])
     np.testing.assert_array_equal(z[0], np.random.RandomState(5).randn(1, 16)[0].astype(np.float32))
     np.testing.assert_array_equal(z[1], np.random.RandomState(6).randn(16).astype(np.float32))
 
 
 def test_seed_noise_modes(G):
     size = G.noise_size()
-    random = gen.seed_noise(G, [1, 2], "random")
+    random = sampling.seed_noise(G, [1, 2], "random")
     rnd = np.random.RandomState(1)
     rnd.randn(1, 16)
     np.testing.assert_array_equal(random[0], rnd.randn(size).astype(np.float32))
     assert not np.array_equal(random[0], random[1])
-    np.testing.assert_array_equal(gen.seed_noise(G, [1, 2], "const"), np.repeat(np.asarray(G.const_noise()), 2, 0))
-    assert not gen.seed_noise(G, [1], "none").any()
+    np.testing.assert_array_equal(sampling.seed_noise(G, [1, 2], "const"), np.repeat(np.asarray(G.const_noise()), 2, 0))
+    assert not sampling.seed_noise(G, [1], "none").any()
     with pytest.raises(UserError, match="--noise must be one of"):
-        gen.seed_noise(G, [1], "fixed")
+        sampling.seed_noise(G, [1], "fixed")
 
 
 def test_class_labels_errors(G):
-    assert gen.class_labels(G, None, 3) is None
+    assert sampling.class_labels(G, None, 3) is None
     with pytest.raises(UserError, match="--class: the network is unconditional"):
-        gen.class_labels(G, 1, 3)
+        sampling.class_labels(G, 1, 3)
     cond = Generator(dict(TINY.network.to_dict(), label_size=3), seed=0)
-    np.testing.assert_array_equal(gen.class_labels(cond, 2, 2), [[0, 0, 1], [0, 0, 1]])
+    np.testing.assert_array_equal(sampling.class_labels(cond, 2, 2), [[0, 0, 1], [0, 0, 1]])
     with pytest.raises(UserError, match="--class is required: the network is conditional with 3 classes"):
-        gen.class_labels(cond, None, 2)
+        sampling.class_labels(cond, None, 2)
     with pytest.raises(UserError, match=r"--class must be in \[0, 3\)"):
-        gen.class_labels(cond, 3, 2)
-    images = gen.generate_images(cond, [0, 1], class_index=1)
+        sampling.class_labels(cond, 3, 2)
+    images = sampling.generate_images(cond, [0, 1], class_index=1)
     assert images.shape == (2, 16, 16, 3)
 
 
 # Images -------------------------------------------------------------------------------------------
 def test_generate_images_shapes_and_batch_independence(G):
-    a = gen.generate_images(G, [0, 1, 2, 3, 4], psi=0.7, batch_size=2)
-    b = gen.generate_images(G, [3], psi=0.7)
+    a = sampling.generate_images(G, [0, 1, 2, 3, 4], psi=0.7, batch_size=2)
+    b = sampling.generate_images(G, [3], psi=0.7)
     assert a.shape == (5, 16, 16, 3) and a.dtype == np.uint8
     np.testing.assert_allclose(a[3].astype(int), b[0].astype(int), atol=1)  # batch size changes only rounding
-    c = gen.generate_images(G, [3], psi=0.7, noise_mode="const")
+    c = sampling.generate_images(G, [3], psi=0.7, noise_mode="const")
     assert not np.array_equal(b, c)
 
 
 def test_generate_images_match_the_network_call(G):
-    z = gen.seed_latents(G, [7, 8])
-    expected = gen.to_uint8(G(z, truncation_psi=0.5, truncation_cutoff=4, noise_mode="const"))
-    np.testing.assert_array_equal(gen.generate_images(G, [7, 8], 0.5, 4, "const"), expected)
+    z = sampling.seed_latents(G, [7, 8])
+    expected = media.to_uint8(G(z, truncation_psi=0.5, truncation_cutoff=4, noise_mode="const"))
+    np.testing.assert_array_equal(sampling.generate_images(G, [7, 8], 0.5, 4, "const"), expected)
 
 
 # Style mixing (Figure 3) ----------------------------------------------------------------------
 def test_style_mixing_copies_exactly_the_requested_layers(G):
     rows, cols = [1, 2, 3], [4, 5]
     layers = [[0, 1, 2, 3], [4, 5], [1, 4]]
-    result = gen.style_mixing(G, rows, cols, layers, psi=1.0)
+    result = sampling.style_mixing(G, rows, cols, layers, psi=1.0)
     row_w, col_w, mixed_w = result["row_w"], result["col_w"], result["mixed_w"]
-    np.testing.assert_allclose(row_w, np.asarray(G.mapping(gen.seed_latents(G, rows))), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(row_w, np.asarray(G.mapping(sampling.seed_latents(G, rows))), rtol=1e-5, atol=1e-6)
     assert mixed_w.shape == (3, 2, G.num_layers, G.config.w_dim)
     for r, copied in enumerate(layers):
         kept = [i for i in range(G.num_layers) if i not in copied]
@@ -142,34 +143,34 @@ def test_style_mixing_copies_exactly_the_requested_layers(G):
             np.testing.assert_array_equal(mixed_w[r, k][kept], row_w[r][kept])
     assert result["mixed"].shape == (3, 2, 16, 16, 3)
     # Copying every layer reproduces the column image; copying none, the row image.
-    full = gen.style_mixing(G, [1], [4], [list(range(G.num_layers))])
+    full = sampling.style_mixing(G, [1], [4], [list(range(G.num_layers))])
     np.testing.assert_array_equal(full["mixed"][0, 0], full["col_images"][0])
-    none = gen.style_mixing(G, [1], [4], [[]])
+    none = sampling.style_mixing(G, [1], [4], [[]])
     np.testing.assert_array_equal(none["mixed"][0, 0], none["row_images"][0])
 
 
 # Noise (Figure 4) --------------------------------------------------------------------------------
 def test_noise_variation(G):
-    images, std = gen.noise_variation(G, [1, 2], num_samples=7, batch_size=3)
+    images, std = sampling.noise_variation(G, [1, 2], num_samples=7, batch_size=3)
     assert images.shape == (2, 5, 16, 16, 3) and std.shape == (2, 16, 16)
-    single = gen.generate_images(G, [1], psi=1.0, noise_mode="random")[0]
+    single = sampling.generate_images(G, [1], psi=1.0, noise_mode="random")[0]
     np.testing.assert_allclose(images[0, 0].astype(int), single.astype(int), atol=1)  # batch rounding only
     assert not np.array_equal(images[0, 0], images[0, 1]) and std.max() > 0
     silent = Generator(TINY.network, seed=3)  # noise strengths are zero at initialisation
-    _, std0 = gen.noise_variation(silent, [1], num_samples=5)
+    _, std0 = sampling.noise_variation(silent, [1], num_samples=5)
     assert std0.max() == 0
 
 
 # Truncation (Figure 8) ------------------------------------------------------------------------------
 def test_truncation_sweep_truncates_all_layers(G):
     psis = [1.0, 0.5, 0.0, -1.0]
-    images = gen.truncation_sweep(G, [1, 2], psis)
+    images = sampling.truncation_sweep(G, [1, 2], psis)
     assert images.shape == (2, 4, 16, 16, 3)
     w_avg = np.asarray(G.w_avg)
-    w = np.asarray(G.mapping(gen.seed_latents(G, [1])))
+    w = np.asarray(G.mapping(sampling.seed_latents(G, [1])))
     for j, psi in enumerate(psis):
         expected_w = w_avg + psi * (w - w_avg)
-        expected = gen.synthesize(G, expected_w.astype(np.float32), gen.seed_noise(G, [1], "const"))
+        expected = sampling.synthesize(G, expected_w.astype(np.float32), sampling.seed_noise(G, [1], "const"))
         np.testing.assert_allclose(images[0, j].astype(int), expected[0].astype(int), atol=1)
     # psi = 0 gives the average image for every seed.
     np.testing.assert_array_equal(images[0, 2], images[1, 2])
@@ -177,19 +178,19 @@ def test_truncation_sweep_truncates_all_layers(G):
 
 # Interpolation ---------------------------------------------------------------------------------------
 def test_interpolation_points():
-    assert len(gen.interpolation_points(3, 4)) == 9
-    assert gen.interpolation_points(2, 2) == [(0, 1, 0.0), (0, 1, 0.5), (0, 1, 1.0)]
-    assert len(gen.interpolation_points(3, 4, loop=True)) == 12
+    assert len(sampling.interpolation_points(3, 4)) == 9
+    assert sampling.interpolation_points(2, 2) == [(0, 1, 0.0), (0, 1, 0.5), (0, 1, 1.0)]
+    assert len(sampling.interpolation_points(3, 4, loop=True)) == 12
     with pytest.raises(UserError, match="--frames must be at least 1"):
-        gen.interpolation_points(2, 0)
+        sampling.interpolation_points(2, 0)
     with pytest.raises(UserError, match="--seeds needs at least two seeds"):
-        gen.interpolation_points(1, 5)
+        sampling.interpolation_points(1, 5)
 
 
 @pytest.mark.parametrize("space", ["w", "z"])
 def test_interpolation_starts_and_ends_at_the_seeds(G, space):
-    frames = gen.interpolate(G, [1, 2], frames=4, space=space, psi=0.7, noise_mode="const")
-    ends = gen.generate_images(G, [1, 2], psi=0.7, noise_mode="const")
+    frames = sampling.interpolate(G, [1, 2], frames=4, space=space, psi=0.7, noise_mode="const")
+    ends = sampling.generate_images(G, [1, 2], psi=0.7, noise_mode="const")
     assert frames.shape == (5, 16, 16, 3)
     np.testing.assert_allclose(frames[0].astype(int), ends[0].astype(int), atol=1)
     np.testing.assert_allclose(frames[-1].astype(int), ends[1].astype(int), atol=1)
@@ -198,12 +199,12 @@ def test_interpolation_starts_and_ends_at_the_seeds(G, space):
 def test_slerp_keeps_the_great_circle():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, 3, 8))
-    mid = gen.slerp(a, b, np.full(3, 0.5))
+    mid = sampling.slerp(a, b, np.full(3, 0.5))
     ua, ub = a / np.linalg.norm(a, axis=1, keepdims=True), b / np.linalg.norm(b, axis=1, keepdims=True)
     um = mid / np.linalg.norm(mid, axis=1, keepdims=True)
     np.testing.assert_allclose(np.sum(ua * um, 1), np.sum(ub * um, 1), rtol=1e-9)  # equal angles
-    np.testing.assert_allclose(gen.slerp(a, b, np.zeros(3)), a, atol=1e-12)
-    np.testing.assert_allclose(gen.slerp(a, b, np.ones(3)), b, atol=1e-12)
+    np.testing.assert_allclose(sampling.slerp(a, b, np.zeros(3)), a, atol=1e-12)
+    np.testing.assert_allclose(sampling.slerp(a, b, np.ones(3)), b, atol=1e-12)
 
 
 # Same images from every export format ---------------------------------------------------------
@@ -227,7 +228,7 @@ def exported(tmp_path_factory):
 @pytest.mark.parametrize("fmt", ["keras", "savedmodel", "run", "checkpoint"])
 def test_same_seed_same_image_in_every_format(exported, fmt):
     Gs, paths = exported
-    loaded = gen.load_network(paths[fmt])
+    loaded = export.load_generator(paths[fmt])
 
     def assert_same_images(actual, expected):
         if fmt == "savedmodel":  # An optimised graph (fused, reordered float32 sums): rounding may flip a level.
@@ -235,16 +236,16 @@ def test_same_seed_same_image_in_every_format(exported, fmt):
         else:                    # The same Keras layers and kernels: bit for bit.
             np.testing.assert_array_equal(actual, expected)
 
-    for mode in gen.NOISE_MODES:
-        expected = gen.generate_images(Gs, [0, 1, 2], psi=0.6, noise_mode=mode)
-        assert_same_images(gen.generate_images(loaded, [0, 1, 2], psi=0.6, noise_mode=mode), expected)
-    mixed = gen.style_mixing(loaded, [0], [1, 2], [[0, 1]])
-    assert_same_images(mixed["mixed"], gen.style_mixing(Gs, [0], [1, 2], [[0, 1]])["mixed"])
+    for mode in sampling.NOISE_MODES:
+        expected = sampling.generate_images(Gs, [0, 1, 2], psi=0.6, noise_mode=mode)
+        assert_same_images(sampling.generate_images(loaded, [0, 1, 2], psi=0.6, noise_mode=mode), expected)
+    mixed = sampling.style_mixing(loaded, [0], [1, 2], [[0, 1]])
+    assert_same_images(mixed["mixed"], sampling.style_mixing(Gs, [0], [1, 2], [[0, 1]])["mixed"])
 
 
 def test_load_network_errors(tmp_path):
     with pytest.raises(UserError, match="--network: no such file or directory"):
-        gen.load_network(str(tmp_path / "missing.keras"))
+        cli.existing_path(str(tmp_path / "missing.keras"))
 
 
 # Command line ---------------------------------------------------------------------------------
@@ -260,8 +261,8 @@ def test_cli_images(keras_file, tmp_path):
     with PIL.Image.open(os.path.join(out, "grid.png")) as grid:
         assert grid.size == (32, 32)
     with PIL.Image.open(os.path.join(out, "seed0009.png")) as image:
-        G = gen.load_network(keras_file)
-        expected = gen.generate_images(G, [0, 1, 2, 9], psi=0.5)[3]  # the CLI's batch
+        G = export.load_generator(keras_file)
+        expected = sampling.generate_images(G, [0, 1, 2, 9], psi=0.5)[3]  # the CLI's batch
         np.testing.assert_array_equal(np.asarray(image), expected)
 
 
@@ -301,7 +302,8 @@ def test_cli_figures(keras_file, tmp_path):
 def test_cli_errors(keras_file, tmp_path, capsys, argv, message):
     argv = argv[:1] + ["--network", keras_file, "--outdir", str(tmp_path)] + argv[1:]
     with pytest.raises(UserError, match=message):
-        gen.run_command(gen.build_parser().parse_args(argv))
+        args = gen.build_parser().parse_args(argv)
+        args.func(args)
     assert _run(argv) == 2
     assert "error:" in capsys.readouterr().err
 

@@ -15,7 +15,9 @@ import pytest
 
 import stylegan_tf  # noqa: F401  (registers the Keras classes)
 from stylegan_tf import export, families, presets
+from stylegan_tf import sampling
 from stylegan_tf import generate as gen
+from stylegan_tf import input_transform as transform
 from stylegan_tf.errors import UserError
 
 RES = 16
@@ -65,16 +67,16 @@ def test_rotate_90_turns_an_r_network_counter_clockwise():
     """SG3-R (radial filters, 1x1 convs) on a 16x16 grid: --rotate 90 is an exact quarter turn,
     counter-clockwise on screen (np.rot90). Measured error: 0.0 levels; the clockwise turn 12."""
     G = _tiny_sg3("r")
-    base = gen.generate_images(G, [0, 1], psi=1.0).astype(np.float64)
-    with gen.input_transform(G, None, 90.0):
-        turned = gen.generate_images(G, [0, 1], psi=1.0).astype(np.float64)
+    base = sampling.generate_images(G, [0, 1], psi=1.0).astype(np.float64)
+    with transform.input_transform(G, None, 90.0):
+        turned = sampling.generate_images(G, [0, 1], psi=1.0).astype(np.float64)
     ccw = np.abs(turned - np.rot90(base, 1, axes=(1, 2)))[:, INTERIOR, INTERIOR].mean()
     cw = np.abs(turned - np.rot90(base, -1, axes=(1, 2)))[:, INTERIOR, INTERIOR].mean()
     assert ccw < 1.0 and cw > 4.0, (ccw, cw)
 
 
 def test_transform_is_the_official_matrix_while_rendering_and_restored(sg3_file, tmp_path, monkeypatch):
-    G = gen.load_network(sg3_file)
+    G = export.load_generator(sg3_file)
     G.set_input_transform(translate=(0.05, 0.0))        # a stored, non-identity transform
     stored = np.array(G.input_transform.numpy())
     seen = []
@@ -85,7 +87,7 @@ def test_transform_is_the_official_matrix_while_rendering_and_restored(sg3_file,
         return synthesis(w, **kwargs)
 
     monkeypatch.setattr(G, "synthesis", spy)
-    monkeypatch.setattr(gen, "load_network", lambda path, option="--network": G)
+    monkeypatch.setattr(export, "load_generator", lambda path: G)
     commands = [["images", "--seeds", "0"], ["style-mixing", "--row-seeds", "1", "--col-seeds", "2",
                                              "--styles", "coarse"],
                 ["truncation", "--seeds", "1", "--psis", "1,0.5"], ["interpolate", "--seeds", "0,1", "--frames", "2"]]
@@ -112,15 +114,15 @@ def test_transform_is_the_official_matrix_while_rendering_and_restored(sg3_file,
 def test_savedmodel_takes_the_transform(sg3_file, tmp_path):
     """An exported SG3 SavedModel: its restored transform variable is set and restored the same way.
     Slow (about 14 s on 2 cores): `export.save_saved_model` of the tiny SG3 net alone takes 8 s."""
-    G = gen.load_network(sg3_file)
-    served = gen.load_network(str(export.save_saved_model(G, tmp_path / "saved_model")))
-    with gen.input_transform(G, (0.125, 0.0), 20.0):
-        expected = gen.generate_images(G, [0, 1], psi=1.0)
-    with gen.input_transform(served, (0.125, 0.0), 20.0):
-        actual = gen.generate_images(served, [0, 1], psi=1.0)
+    G = export.load_generator(sg3_file)
+    served = export.load_generator(str(export.save_saved_model(G, tmp_path / "saved_model")))
+    with transform.input_transform(G, (0.125, 0.0), 20.0):
+        expected = sampling.generate_images(G, [0, 1], psi=1.0)
+    with transform.input_transform(served, (0.125, 0.0), 20.0):
+        actual = sampling.generate_images(served, [0, 1], psi=1.0)
     np.testing.assert_allclose(actual.astype(int), expected.astype(int), atol=1)   # optimised graph rounding
-    assert np.abs(actual.astype(int) - gen.generate_images(served, [0, 1], psi=1.0)).mean() > 4.0
-    np.testing.assert_array_equal(gen.transform_variable(served).numpy(), np.eye(3, dtype=np.float32))
+    assert np.abs(actual.astype(int) - sampling.generate_images(served, [0, 1], psi=1.0)).mean() > 4.0
+    np.testing.assert_array_equal(transform.transform_variable(served).numpy(), np.eye(3, dtype=np.float32))
 
 
 def test_pan_video_frames(sg3_file, tmp_path):
@@ -140,18 +142,18 @@ def test_pan_video_frames(sg3_file, tmp_path):
 
 def test_pan_frames_are_the_translated_images(sg3_file):
     """Frame i of `pan` is the image rendered with frame i's transform; the line ends at --distance."""
-    G = gen.load_network(sg3_file)
-    transforms = gen.pan_transforms(3, "line", 0.125, 90.0, rotate_speed=10.0, translate=(0.0625, 0.0), angle=5.0)
+    G = export.load_generator(sg3_file)
+    transforms = transform.pan_transforms(3, "line", 0.125, 90.0, rotate_speed=10.0, translate=(0.0625, 0.0), angle=5.0)
     np.testing.assert_allclose([t for t, _ in transforms], [(0.0625, 0), (0.0625, 0.0625), (0.0625, 0.125)],
                                atol=1e-12)
     assert [a for _, a in transforms] == [5.0, 15.0, 25.0]
-    w = gen.map_latents(G, gen.seed_latents(G, [4]))
-    frames = gen.pan(G, w, gen.seed_noise(G, [4], "const"), transforms)
+    w = sampling.map_latents(G, sampling.seed_latents(G, [4]))
+    frames = transform.pan(G, w, sampling.seed_noise(G, [4], "const"), transforms)
     assert frames.shape == (3, RES, RES, 3) and frames.dtype == np.uint8
-    with gen.input_transform(G, transforms[2][0], transforms[2][1]):
-        np.testing.assert_array_equal(frames[2], gen.generate_images(G, [4], psi=1.0)[0])
+    with transform.input_transform(G, transforms[2][0], transforms[2][1]):
+        np.testing.assert_array_equal(frames[2], sampling.generate_images(G, [4], psi=1.0)[0])
     np.testing.assert_array_equal(G.input_transform.numpy(), np.eye(3, dtype=np.float32))
-    circle = gen.pan_transforms(4, "circle", 0.2, 0.0)
+    circle = transform.pan_transforms(4, "circle", 0.2, 0.0)
     np.testing.assert_allclose([t for t, _ in circle], [(0.2, 0), (0, 0.2), (-0.2, 0), (0, -0.2)], atol=1e-12)
 
 

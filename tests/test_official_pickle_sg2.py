@@ -34,15 +34,15 @@ def _images(n=4, seed=1, cfg=TINY):
         np.float32)
 
 
-def _check_against_reference(nets, variables, cfg):
-    z = _z(3)
+def _check_against_reference(nets, variables, cfg, labels=None):
+    z = _z(3 if labels is None else len(labels))
     for name in ("G", "Gs"):
-        expected = ref.generator(variables[name], cfg, z, psi=1.0)
-        ours = np.asarray(getattr(nets, name)(z, truncation_psi=1.0, noise_mode="const")).transpose(0, 3, 1, 2)
-        np.testing.assert_allclose(ours, expected, rtol=2e-3, atol=_tol(expected), err_msg=name)
+        expected = ref.generator(variables[name], cfg, z, labels=labels, psi=1.0)
+        ours = np.asarray(getattr(nets, name)(z, labels, truncation_psi=1.0, noise_mode="const"))
+        np.testing.assert_allclose(ours.transpose(0, 3, 1, 2), expected, rtol=2e-3, atol=_tol(expected), err_msg=name)
     images = _images(cfg=cfg)
-    expected = ref.discriminator(variables["D"], cfg, images.transpose(0, 3, 1, 2))
-    np.testing.assert_allclose(np.asarray(nets.D(images)), expected, rtol=2e-3, atol=_tol(expected))
+    expected = ref.discriminator(variables["D"], cfg, images.transpose(0, 3, 1, 2), labels, mapping_lrmul=0.01)
+    np.testing.assert_allclose(np.asarray(nets.D(images, labels)), expected, rtol=2e-3, atol=_tol(expected))
 
 
 @pytest.mark.parametrize("arch_g,arch_d", [("skip", "resnet"), ("resnet", "skip")])
@@ -131,6 +131,93 @@ def test_ada_unsupported_kwargs_are_named(tmp_path):
     assert "G.synthesis_kwargs.activation='relu'" in str(e.value) and "D.channel_max=4" in str(e.value)
 
 
+# Conditional networks --------------------------------------------------------------------------------
+LABELS = np.eye(3, dtype=np.float32)[[1, 0, 2, 1]]
+
+
+def test_conditional_tf_stylegan2_pickle_label_concat_and_per_label_output(tmp_path):
+    """NVlabs/stylegan2 with labels: G_mapping/LabelConcat, D_stylegan2's Output [C, label_size]."""
+    cfg = dataclasses.replace(TINY, label_size=3, conditioning="stylegan2-tf")
+    path = tmp_path / "cond.pkl"
+    variables = op.write_sg2_tf_pickle(path, cfg, seed=11)
+    assert variables["G"]["G_mapping/LabelConcat/weight"].shape == (3, 8)
+    assert variables["D"]["Output/bias"].shape == (3,)
+    nets = load_pickle(path)
+    assert (nets.family, nets.source_format, nets.config) == ("stylegan2", "tensorflow", cfg)
+    _check_against_reference(nets, variables, cfg, LABELS)
+
+
+@pytest.mark.parametrize("conditioning", ["ada-tf", "ada"])
+def test_conditional_tf_ada_pickle_label_embed_and_cmap_head(tmp_path, conditioning):
+    """stylegan2-ada TF (G_synthesis / D_main, version 5): G LabelEmbed, D LabelEmbed (+ Mapping{i}) and
+    the projection head; conv_clamp and num_fp16_res come from the kwargs."""
+    cfg = dataclasses.replace(TINY, label_size=3, conditioning=conditioning, conv_clamp=256.0, num_fp16_res=2)
+    path = tmp_path / "tfada.pkl"
+    variables = op.write_sg2_tf_pickle(path, cfg, seed=17, tf_ada=True)
+    assert ("Mapping7/weight" in variables["D"]) == (conditioning == "ada")
+    nets = load_pickle(path)
+    assert (nets.family, nets.source_format, nets.config) == ("stylegan2", "tensorflow", cfg)
+    _check_against_reference(nets, variables, cfg, LABELS)
+
+
+@pytest.mark.parametrize("g_kwargs,d_kwargs,named", [
+    ({}, {"mapping_layers": 8}, "D.mapping_layers=8 with mapping_lrmul=0.1"),
+    ({}, {"mapping_fmaps": 4}, "D.mapping_fmaps=4"),
+    ({}, {"use_spectral_norm": True}, "D.use_spectral_norm=True"),
+    ({"label_fmaps": 4}, {}, "G.label_fmaps=4"),
+])
+def test_tf_ada_options_we_cannot_represent_are_named(tmp_path, g_kwargs, d_kwargs, named):
+    cfg = dataclasses.replace(TINY, label_size=3, conditioning="ada-tf")
+    op.write_sg2_tf_pickle(tmp_path / "bad.pkl", cfg, tf_ada=True, extra_g_kwargs=g_kwargs, extra_d_kwargs=d_kwargs)
+    with pytest.raises(UserError, match="bad.pkl") as e:
+        load_pickle(tmp_path / "bad.pkl")
+    assert named in str(e.value)
+
+
+def _ada_variables(cfg, seed):
+    """Random TF-named variables of G, D, Gs (TF-ADA names; the ADA pickle gets them through legacy.py's mapping)."""
+    g_shapes = ref.official_g_shapes(cfg)
+    return {"G": ref.random_official_variables(g_shapes, seed=seed, mapping_lrmul=cfg.mapping_lrmul),
+            "D": ref.random_official_variables(ref.official_d_shapes(cfg), seed=seed + 1),
+            "Gs": ref.random_official_variables(g_shapes, seed=seed + 2, mapping_lrmul=cfg.mapping_lrmul)}
+
+
+@pytest.mark.parametrize("conditioning", ["ada", "ada-tf"])
+def test_conditional_ada_pickles_native_and_converted_from_tf_ada(tmp_path, conditioning):
+    """ADA train.py's D (empty mapping_kwargs: 8 label-mapping layers at lr 0.01) and legacy.py's
+    conversion of a TF-ADA D (num_layers 0, lr 0.1): both heads import and match the reference."""
+    cfg = dataclasses.replace(TINY, label_size=3, conditioning=conditioning)
+    variables = _ada_variables(cfg, seed=13)
+    path = tmp_path / "ada.pkl"
+    op.write_ada_pickle(path, cfg, variables, d_kwargs={"cmap_dim": None})
+    nets = load_pickle(path)
+    assert nets.config == dataclasses.replace(cfg, truncation_psi=1.0)
+    assert len(nets.D.mapping.dense_layers) == (8 if conditioning == "ada" else 0)
+    _check_against_reference(nets, variables, cfg, LABELS)
+
+
+@pytest.mark.parametrize("d_kwargs,named", [
+    ({"mapping_kwargs": op.easydict({"num_layers": 4})}, "num_layers=4"),
+    ({"mapping_kwargs": op.easydict({"lr_multiplier": 0.1})}, "lr_multiplier=0.1"),
+    ({"mapping_kwargs": op.easydict({"layer_features": 16})}, "D.mapping_kwargs.layer_features=16"),
+    ({"cmap_dim": 16}, "D.cmap_dim=16"),
+])
+def test_conditional_ada_label_mappings_we_cannot_represent_are_named(tmp_path, d_kwargs, named):
+    cfg = dataclasses.replace(TINY, label_size=3)
+    op.write_ada_pickle(tmp_path / "bad.pkl", cfg, _ada_variables(cfg, seed=1), d_kwargs=d_kwargs)
+    with pytest.raises(UserError, match="bad.pkl") as e:
+        load_pickle(tmp_path / "bad.pkl")
+    assert named in str(e.value)
+
+
+def test_unconditional_ada_d_ignores_legacy_label_mapping_kwargs(tmp_path):
+    """legacy.py passes TF-ADA's mapping kwargs to every converted D, conditional or not."""
+    variables = op.write_sg2_tf_pickle(tmp_path / "tf.pkl", TINY, seed=2)
+    op.write_ada_pickle(tmp_path / "ada.pkl", TINY, variables,
+                        d_kwargs={"mapping_kwargs": op.easydict({"num_layers": 0, "lr_multiplier": 0.1})})
+    assert load_pickle(tmp_path / "ada.pkl").config == dataclasses.replace(TINY, truncation_psi=1.0)
+
+
 # StyleGAN3 (PyTorch only) ---------------------------------------------------------------------------
 def test_stylegan3_pickle_loads_matching_the_official_references(tmp_path):
     from stylegan_tf.networks.stylegan3.official_weights import config_from_init_kwargs
@@ -152,3 +239,26 @@ def test_stylegan3_pickle_loads_matching_the_official_references(tmp_path):
     op.write_sg3_pickle(path, g_init, g_state, dict(d_init, architecture="skip"), {})
     with pytest.raises(UserError, match="architecture 'skip'"):
         load_pickle(path)
+
+
+def test_conditional_stylegan3_pickle_imports_g_embed_and_d_label_mapping(tmp_path):
+    from tests import stylegan3_reference as ref3
+
+    path = tmp_path / "sg3c.pkl"
+    g_init, plain, g_state, d_init, d_cfg, d_vars = op.write_tiny_sg3_pickle(path, c_dim=3)
+    assert "Mapping7/weight" in d_vars and d_cfg.conditioning == "ada"
+    nets = load_pickle(path)
+    assert nets.config.label_size == 3 and nets.D.config == d_cfg
+    z = np.random.default_rng(1).normal(size=(4, 16)).astype(np.float32)
+    theirs = ref3.generator(g_state, plain, z, LABELS)
+    ours = np.asarray(nets.Gs(z, LABELS, truncation_psi=1.0))
+    np.testing.assert_allclose(ours, theirs, atol=2e-4 * np.abs(theirs).max())
+    images = _images(cfg=d_cfg)
+    expected = ref.discriminator(d_vars, d_cfg, images.transpose(0, 3, 1, 2), LABELS, mapping_lrmul=0.01)
+    np.testing.assert_allclose(np.asarray(nets.D(images, LABELS)), expected, rtol=2e-3, atol=_tol(expected))
+    d_state = ref.tf_to_ada_state_dict(d_vars, "D", d_cfg.resample_filter)
+    for bad, named in ((dict(d_init, mapping_kwargs=op.easydict({"num_layers": 0})), "num_layers=0"),
+                       (dict(d_init, c_dim=2), "c_dim=2")):
+        op.write_sg3_pickle(path, g_init, g_state, bad, d_state)
+        with pytest.raises(UserError, match=named):
+            load_pickle(path)

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from stylegan_tf import project as P
+from stylegan_tf import projection, sampling
+from stylegan_tf.data import photos
 from stylegan_tf import presets
 from stylegan_tf.errors import UserError
 from stylegan_tf.metrics import lpips
@@ -24,7 +26,7 @@ def tiny_G():
 
 @pytest.fixture(scope="module")
 def tiny_stats(tiny_G):
-    return P.w_statistics(tiny_G)
+    return projection.w_statistics(tiny_G)
 
 
 @pytest.fixture(scope="module")
@@ -40,20 +42,20 @@ def generated(tiny_G):
 def test_schedule_equals_the_official_formulas(step):
     t = step / 1000
     ramp = 0.5 - 0.5 * np.cos(min(1.0, (1.0 - t) / 0.25) * np.pi)
-    assert P.learning_rate(step) == pytest.approx(0.1 * ramp * min(1.0, t / 0.05), rel=1e-12, abs=1e-15)
-    assert P.w_noise_scale(step, 2.0) == pytest.approx(2.0 * 0.05 * max(0.0, 1.0 - t / 0.75) ** 2, abs=1e-15)
+    assert projection.learning_rate(step) == pytest.approx(0.1 * ramp * min(1.0, t / 0.05), rel=1e-12, abs=1e-15)
+    assert projection.w_noise_scale(step, 2.0) == pytest.approx(2.0 * 0.05 * max(0.0, 1.0 - t / 0.75) ** 2, abs=1e-15)
 
 
 def test_schedule_landmarks():
-    assert P.learning_rate(0) == 0.0                       # ramp-up starts at 0
-    assert P.learning_rate(50) == pytest.approx(0.1)       # full after 5 %
-    assert P.learning_rate(750) == pytest.approx(0.1)      # ramp-down starts at 75 %
-    assert P.learning_rate(875) == pytest.approx(0.05)     # half way down the cosine
-    assert P.w_noise_scale(0, 3.0) == pytest.approx(0.15)
-    assert P.w_noise_scale(375, 3.0) == pytest.approx(0.15 / 4)
-    assert P.w_noise_scale(750, 3.0) == 0.0
-    short = P.ProjectionConfig(num_steps=100)
-    assert P.learning_rate(5, short) == pytest.approx(0.1)
+    assert projection.learning_rate(0) == 0.0                       # ramp-up starts at 0
+    assert projection.learning_rate(50) == pytest.approx(0.1)       # full after 5 %
+    assert projection.learning_rate(750) == pytest.approx(0.1)      # ramp-down starts at 75 %
+    assert projection.learning_rate(875) == pytest.approx(0.05)     # half way down the cosine
+    assert projection.w_noise_scale(0, 3.0) == pytest.approx(0.15)
+    assert projection.w_noise_scale(375, 3.0) == pytest.approx(0.15 / 4)
+    assert projection.w_noise_scale(750, 3.0) == 0.0
+    short = projection.ProjectionConfig(num_steps=100)
+    assert projection.learning_rate(5, short) == pytest.approx(0.1)
 
 
 # Noise regulariser ------------------------------------------------------------------------------
@@ -76,16 +78,16 @@ def test_noise_regularization_equals_numpy_reference():
     maps.append(np.repeat(np.repeat(rng.randn(1, 8, 8, 1), 4, axis=1), 4, axis=2).astype(np.float32))
     reference = _reference_regularization(maps)
     assert reference > 0.1
-    np.testing.assert_allclose(float(P.noise_regularization([keras.ops.convert_to_tensor(m) for m in maps])),
+    np.testing.assert_allclose(float(projection.noise_regularization([keras.ops.convert_to_tensor(m) for m in maps])),
                                reference, rtol=1e-5)
 
 
 def test_area_downsample_is_the_box_mean():
     x = np.random.RandomState(1).rand(1, 512, 512, 3).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(P.area_downsample(x, 256)),
+    np.testing.assert_allclose(np.asarray(projection.area_downsample(x, 256)),
                                x.reshape(1, 256, 2, 256, 2, 3).mean(axis=(2, 4)), rtol=1e-6)
-    assert P.area_downsample(x[:, :128, :128], 256) is not None
-    np.testing.assert_array_equal(np.asarray(P.area_downsample(x[:, :128, :128], 256)), x[:, :128, :128])
+    assert projection.area_downsample(x[:, :128, :128], 256) is not None
+    np.testing.assert_array_equal(np.asarray(projection.area_downsample(x[:, :128, :128], 256)), x[:, :128, :128])
 
 
 # LPIPS ------------------------------------------------------------------------------------------
@@ -97,7 +99,7 @@ def small_lpips():
 def test_lpips_features_squared_distance_is_lpips(small_lpips):
     rng = np.random.RandomState(3)
     x, y = (rng.rand(2, 32, 32, 3) * 255).astype(np.float32), (rng.rand(2, 32, 32, 3) * 255).astype(np.float32)
-    features = P.LPIPSFeatures(small_lpips)
+    features = lpips.LPIPSFeatures(small_lpips)
     fx, fy = np.asarray(features(x)), np.asarray(features(y))
     np.testing.assert_allclose(np.sum((fx - fy) ** 2, axis=1), small_lpips(x, y), rtol=1e-4)
     with pytest.raises(UserError, match="LPIPS needs images of at least 16x16"):
@@ -106,7 +108,7 @@ def test_lpips_features_squared_distance_is_lpips(small_lpips):
 
 # Projection -----------------------------------------------------------------------------------
 def test_w_statistics_follow_the_official_definition(tiny_G):
-    w_avg, w_std = P.w_statistics(tiny_G, num_samples=300, seed=123, batch_size=64)
+    w_avg, w_std = projection.w_statistics(tiny_G, num_samples=300, seed=123, batch_size=64)
     z = np.random.RandomState(123).randn(300, 16).astype(np.float32)
     w = np.asarray(tiny_G.mapping(z))[:, 0].astype(np.float64)
     np.testing.assert_allclose(w_avg, w.mean(0), rtol=1e-5, atol=1e-6)
@@ -116,7 +118,7 @@ def test_w_statistics_follow_the_official_definition(tiny_G):
 def test_projection_of_a_generated_image_recovers_its_w(tiny_G, tiny_stats, generated):
     w_true, target = generated
     w_avg, w_std = tiny_stats
-    result = P.project(tiny_G, target, P.pixel_features, P.ProjectionConfig(num_steps=200), progress=False,
+    result = projection.project(tiny_G, target, lpips.pixel_features, projection.ProjectionConfig(num_steps=200), progress=False,
                        w_stats=tiny_stats)
     assert result.w_steps.shape == (200, 1, 16) and result.w.shape == (1, tiny_G.num_layers, 16)
     assert np.all(result.w[0] == result.w[0, :1])                       # W: one w broadcast to all layers
@@ -128,7 +130,7 @@ def test_projection_of_a_generated_image_recovers_its_w(tiny_G, tiny_stats, gene
     assert np.linalg.norm(result.w[0, 0] - w_true[0, 0]) < 0.02 * w_std  # lands on the generating w
     # The noise maps are renormalised after every step.
     offset = 0
-    for h, w in P.noise_shapes(tiny_G):
+    for h, w in projection.noise_shapes(tiny_G):
         n = result.noise[0, offset:offset + h * w]
         offset += h * w
         assert abs(n.mean()) < 1e-4 and abs(n.var() - 1.0) < 1e-3
@@ -136,17 +138,17 @@ def test_projection_of_a_generated_image_recovers_its_w(tiny_G, tiny_stats, gene
 
 
 def test_projection_is_reproducible_and_seeded(tiny_G, tiny_stats, generated):
-    config = P.ProjectionConfig(num_steps=15, seed=7)
-    a = P.project(tiny_G, generated[1], P.pixel_features, config, progress=False, w_stats=tiny_stats)
-    b = P.project(tiny_G, generated[1], P.pixel_features, config, progress=False, w_stats=tiny_stats)
-    c = P.project(tiny_G, generated[1], P.pixel_features, P.ProjectionConfig(num_steps=15, seed=8),
+    config = projection.ProjectionConfig(num_steps=15, seed=7)
+    a = projection.project(tiny_G, generated[1], lpips.pixel_features, config, progress=False, w_stats=tiny_stats)
+    b = projection.project(tiny_G, generated[1], lpips.pixel_features, config, progress=False, w_stats=tiny_stats)
+    c = projection.project(tiny_G, generated[1], lpips.pixel_features, projection.ProjectionConfig(num_steps=15, seed=8),
                   progress=False, w_stats=tiny_stats)
     np.testing.assert_allclose(a.w_steps, b.w_steps, rtol=1e-5, atol=1e-6)
     assert not np.allclose(a.noise, c.noise)
 
 
 def test_w_plus_projection_has_one_w_per_layer(tiny_G, tiny_stats, generated):
-    result = P.project(tiny_G, generated[1], P.pixel_features, P.ProjectionConfig(num_steps=100, w_plus=True),
+    result = projection.project(tiny_G, generated[1], lpips.pixel_features, projection.ProjectionConfig(num_steps=100, w_plus=True),
                        progress=False, w_stats=tiny_stats)
     assert result.w_steps.shape == (100, tiny_G.num_layers, 16)
     assert not np.allclose(result.w[0, 0], result.w[0, -1])
@@ -154,8 +156,8 @@ def test_w_plus_projection_has_one_w_per_layer(tiny_G, tiny_stats, generated):
 
 
 def test_lpips_projection_lowers_the_distance(tiny_G, tiny_stats, generated, small_lpips):
-    features = P.LPIPSFeatures(small_lpips)
-    result = P.project(tiny_G, generated[1], features, P.ProjectionConfig(num_steps=60), progress=False,
+    features = lpips.LPIPSFeatures(small_lpips)
+    result = projection.project(tiny_G, generated[1], features, projection.ProjectionConfig(num_steps=60), progress=False,
                        w_stats=tiny_stats)
     # A random 16x16 VGG is a rough landscape (the pixel test above checks convergence); the
     # plumbing (features of the target once, gradients through VGG) must still make progress.
@@ -164,11 +166,11 @@ def test_lpips_projection_lowers_the_distance(tiny_G, tiny_stats, generated, sma
 
 def test_project_argument_errors(tiny_G, tiny_stats, generated):
     with pytest.raises(UserError, match="must be 16x16x3 for this network"):
-        P.project(tiny_G, generated[1][:8], P.pixel_features, w_stats=tiny_stats)
+        projection.project(tiny_G, generated[1][:8], lpips.pixel_features, w_stats=tiny_stats)
     with pytest.raises(UserError, match="needs a distance"):
-        P.project(tiny_G, generated[1], None, w_stats=tiny_stats)
+        projection.project(tiny_G, generated[1], None, w_stats=tiny_stats)
     with pytest.raises(UserError, match="--num-steps must be at least 1"):
-        P.project(tiny_G, generated[1], P.pixel_features, P.ProjectionConfig(num_steps=0), w_stats=tiny_stats)
+        projection.project(tiny_G, generated[1], lpips.pixel_features, projection.ProjectionConfig(num_steps=0), w_stats=tiny_stats)
 
 
 # Targets -----------------------------------------------------------------------------------------
@@ -176,14 +178,14 @@ def test_target_errors_and_preparation(tmp_path):
     from PIL import Image
 
     with pytest.raises(UserError, match="--target: no such file.*missing.png"):
-        P.prepare_target(tmp_path / "missing.png", 16)
+        photos.prepare_target(tmp_path / "missing.png", 16)
     (tmp_path / "junk.png").write_bytes(b"this is not a png")
     with pytest.raises(UserError, match="--target: .*junk.png' is not a readable image"):
-        P.prepare_target(tmp_path / "junk.png", 16)
+        photos.prepare_target(tmp_path / "junk.png", 16)
     photo = np.zeros((40, 60, 3), np.uint8)
     photo[:, 10:50] = 200  # the centred 40x40 square is all 200
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    target = P.prepare_target(tmp_path / "photo.png", 16)
+    target = photos.prepare_target(tmp_path / "photo.png", 16)
     assert target.shape == (16, 16, 3) and target.dtype == np.uint8
     np.testing.assert_array_equal(target, 200)
 
@@ -194,25 +196,25 @@ def test_align_without_a_face_is_a_user_error(tmp_path):
             return []
 
     with pytest.raises(UserError, match="--align: no face found in 'gray.png' \\(30x20\\)"):
-        P.align_photo(np.full((20, 30, 3), 128, np.uint8), NoFaces(), source="'gray.png'")
+        photos.align_photo(np.full((20, 30, 3), 128, np.uint8), NoFaces(), source="'gray.png'")
 
 
 def test_missing_lpips_weights_are_a_user_error(tmp_path):
     with pytest.raises(UserError, match="Projection needs the LPIPS VGG16 weights: pass --lpips"):
-        P.load_lpips_features(None)
+        lpips.load_lpips_features(None)
     with pytest.raises(UserError, match="--lpips: file not found.*nothing.npz"):
-        P.load_lpips_features(tmp_path / "nothing.npz")
+        lpips.load_lpips_features(tmp_path / "nothing.npz")
 
 
 def test_load_projected_w_errors(tmp_path):
     np.savez(tmp_path / "bad.npz", w=np.zeros((1, 3, 16), np.float32))
     with pytest.raises(UserError, match="must be \\[N, 8, 16\\] for this network. Received shape: \\(1, 3, 16\\)"):
-        P.load_projected_w(tmp_path / "bad.npz", 8, 16)
+        projection.load_projected_w(tmp_path / "bad.npz", 8, 16)
     np.savez(tmp_path / "now.npz", x=np.zeros(3))
     with pytest.raises(UserError, match="has no 'w' array"):
-        P.load_projected_w(tmp_path / "now.npz")
+        projection.load_projected_w(tmp_path / "now.npz")
     with pytest.raises(UserError, match="--projected-w: no such file"):
-        P.load_projected_w(tmp_path / "none.npz")
+        projection.load_projected_w(tmp_path / "none.npz")
 
 
 # Command line ------------------------------------------------------------------------------------
@@ -267,15 +269,15 @@ def test_generate_figures_of_projected_photos(cli_files, projected_run, tmp_path
     from stylegan_tf import generate
 
     path = str(projected_run / "projected_w.npz")
-    names, w, noise = generate.load_projected(tiny_G, f"{path},{path}")
+    names, w, noise = projection.load_projected(tiny_G, f"{path},{path}")
     assert names == ["projected00", "projected01"] and w.shape == (2, 6, 16) and noise.shape == (2, 672)
     proj = np.asarray(Image.open(projected_run / "proj.png"))
-    sweep = generate.truncation_sweep(tiny_G, names, [1.0, 0.0], w=w, noise=noise)
+    sweep = sampling.truncation_sweep(tiny_G, names, [1.0, 0.0], w=w, noise=noise)
     np.testing.assert_array_equal(sweep[0, 0], proj)                     # psi 1: the projection itself
-    frames = generate.interpolate(tiny_G, names, frames=3, psi=1.0, w=w[:1].repeat(2, 0), noise=noise)
+    frames = sampling.interpolate(tiny_G, names, frames=3, psi=1.0, w=w[:1].repeat(2, 0), noise=noise)
     assert frames.shape == (4, 16, 16, 3)
     np.testing.assert_array_equal(frames[0], proj)
-    mixed = generate.style_mixing(tiny_G, names[:1], [1, 2], [[0, 1]], row_w=w[:1], row_noise=noise[:1])
+    mixed = sampling.style_mixing(tiny_G, names[:1], [1, 2], [[0, 1]], row_w=w[:1], row_noise=noise[:1])
     np.testing.assert_array_equal(mixed["row_images"][0], proj)
 
     network, out = str(cli_files / "G.keras"), str(tmp_path / "fig")
@@ -299,8 +301,8 @@ def test_stylegan2_projection_recovers_its_w():
                                                  mapping_fmaps=16, channel_base=256, channel_max=16))
     w = np.asarray(G.mapping(np.random.RandomState(5).randn(1, 16).astype(np.float32)))
     target = (np.asarray(G.synthesis(keras.ops.convert_to_tensor(w), noise_mode="const"))[0] + 1.0) * 127.5
-    stats = P.w_statistics(G, num_samples=2000)
-    result = P.project(G, target, P.pixel_features, P.ProjectionConfig(num_steps=200), progress=False,
+    stats = projection.w_statistics(G, num_samples=2000)
+    result = projection.project(G, target, lpips.pixel_features, projection.ProjectionConfig(num_steps=200), progress=False,
                        w_stats=stats)
     assert result.noise.shape == (1, G.noise_size())
     assert result.dist[-1] < result.dist[0] / 1000
@@ -327,41 +329,14 @@ def test_align_with_mtcnn_crops_the_face_or_names_the_photo(tmp_path):
     detector = FaceDetector(faces="largest")
     photo = skimage_data.astronaut()
     Image.fromarray(photo).save(tmp_path / "astronaut.png")
-    target = P.prepare_target(tmp_path / "astronaut.png", 64, align=True, detector=detector)
+    target = photos.prepare_target(tmp_path / "astronaut.png", 64, align=True, detector=detector)
     face = detector.detect(photo)[0]
     quad, qsize = alignment.crop_quad(alignment.face_points(face.points))
-    expected = P.center_crop_resize(alignment.align_face(photo, quad, qsize, output_size=1024), 64)
+    expected = photos.center_crop_resize(alignment.align_face(photo, quad, qsize, output_size=1024), 64)
     np.testing.assert_array_equal(target, expected)
     Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(tmp_path / "wall.png")
     with pytest.raises(UserError, match="--align: no face found in '.*wall.png' \\(160x120\\)"):
-        P.prepare_target(tmp_path / "wall.png", 64, align=True, detector=detector)
-
-
-def test_video_writer_streams_mp4_or_falls_back_to_a_gif(tmp_path, monkeypatch):
-    import cv2
-    from PIL import Image
-
-    frames = [np.full((8, 16, 3), i, np.uint8) for i in range(250)]
-    mp4 = P.VideoWriter(tmp_path / "a", total_frames=len(frames))
-    for frame in frames:
-        mp4.write(frame)
-    assert mp4.close() == tmp_path / "a.mp4" and (tmp_path / "a.mp4").stat().st_size > 0
-
-    class Closed:
-        def __init__(self, *args):
-            pass
-
-        def isOpened(self):
-            return False
-
-    monkeypatch.setattr(cv2, "VideoWriter", Closed)
-    gif = P.VideoWriter(tmp_path / "b", total_frames=len(frames))
-    for frame in frames:
-        gif.write(frame)
-    assert gif.close() == tmp_path / "b.gif"
-    with Image.open(tmp_path / "b.gif") as image:
-        assert 2 <= image.n_frames <= P.GIF_MAX_FRAMES
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.gif"]  # no temporary files left
+        photos.prepare_target(tmp_path / "wall.png", 64, align=True, detector=detector)
 
 
 def test_saved_model_projection_follows_the_keras_trajectory(tiny_G, tiny_stats, generated, small_lpips, tmp_path):
@@ -376,24 +351,24 @@ def test_saved_model_projection_follows_the_keras_trajectory(tiny_G, tiny_stats,
         if weight.path.endswith("noise/strength"):
             weight.assign(np.full(weight.shape, 0.3, np.float32))
     served = load_generator(save_saved_model(G, tmp_path / "served"))
-    assert P.noise_shapes(served) == P.noise_shapes(G)
-    features, config = P.LPIPSFeatures(small_lpips), P.ProjectionConfig(num_steps=6)
-    ours, theirs = (P.project(g, generated[1], features, config, progress=False, w_stats=tiny_stats)
+    assert projection.noise_shapes(served) == projection.noise_shapes(G)
+    features, config = lpips.LPIPSFeatures(small_lpips), projection.ProjectionConfig(num_steps=6)
+    ours, theirs = (projection.project(g, generated[1], features, config, progress=False, w_stats=tiny_stats)
                     for g in (G, served))
     assert np.all(np.diff(ours.dist[1:]) != 0)
     np.testing.assert_allclose(theirs.dist, ours.dist, rtol=1e-4)
     np.testing.assert_allclose(theirs.w_steps, ours.w_steps, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(theirs.noise, ours.noise, rtol=1e-4, atol=1e-4)
-    a, b = (next(P.render(g, ours.w, ours.noise))[0].astype(int) for g in (G, served))
+    a, b = (next(projection.render(g, ours.w, ours.noise))[0].astype(int) for g in (G, served))
     assert np.abs(a - b).max() <= 1
-    maps = [tf.Variable(np.ones((1, h, w, 1), np.float32)) for h, w in P.noise_shapes(served)]
+    maps = [tf.Variable(np.ones((1, h, w, 1), np.float32)) for h, w in projection.noise_shapes(served)]
     with tf.GradientTape() as tape:
         total = tf.reduce_sum(served.synthesis_tensors(tf.constant(ours.w), maps))
     assert all(float(tf.reduce_max(tf.abs(g))) > 0 for g in tape.gradient(total, maps))  # every map matters
     # A SavedModel written before the noise_shapes endpoint existed: re-export.
     served._model = SimpleNamespace(synthesis_noise=served._model.synthesis_noise)
     with pytest.raises(UserError, match="served was exported without its noise shapes.*re-export it"):
-        P.noise_shapes(served)
+        projection.noise_shapes(served)
 
 
 def test_stylegan3_projection_optimises_w_alone(tmp_path):
@@ -401,16 +376,16 @@ def test_stylegan3_projection_optimises_w_alone(tmp_path):
 
     keras.utils.set_random_seed(0)
     G = families.build_generator(presets.get("stylegan3-tiny").network, name="G")
-    assert P.noise_shapes(G) == [] and not P.uses_noise(G)
+    assert projection.noise_shapes(G) == [] and not projection.uses_noise(G)
     w = np.asarray(G.mapping(np.random.RandomState(5).randn(1, 16).astype(np.float32)))
     target = (np.asarray(G.synthesis(keras.ops.convert_to_tensor(w)))[0] + 1.0) * 127.5
-    stats = P.w_statistics(G, num_samples=2000)
-    result = P.project(G, target, P.pixel_features, P.ProjectionConfig(num_steps=30), progress=False,
+    stats = projection.w_statistics(G, num_samples=2000)
+    result = projection.project(G, target, lpips.pixel_features, projection.ProjectionConfig(num_steps=30), progress=False,
                        w_stats=stats)
     assert result.noise.shape == (1, 0) and np.all(result.loss == result.dist)  # no noise, no regulariser
     # A random tiny SG3 barely depends on w (w is not recoverable); the gradient must still lower the distance.
     assert result.dist[-1] < 0.75 * result.dist[0]
-    written = P.write_outputs(G, result, np.clip(target + 0.5, 0, 255).astype(np.uint8), tmp_path,
+    written = projection.write_outputs(G, result, np.clip(target + 0.5, 0, 255).astype(np.uint8), tmp_path,
                               save_video=False, progress=False)
     assert [p.name for p in written] == ["target.png", "proj.png", "target-proj.png", "projected_w.npz"]
     with np.load(tmp_path / "projected_w.npz") as data:

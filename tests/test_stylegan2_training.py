@@ -12,7 +12,7 @@ import tensorflow as tf
 from stylegan_tf import losses, presets
 from stylegan_tf.schedule import gs_beta
 from stylegan_tf.train import config_from_args, parse_args
-from stylegan_tf.training.stylegan2_trainer import StyleGAN2Trainer
+from stylegan_tf.training.trainer import Trainer
 from tests import mirrored, processes
 
 TINY = presets.get("stylegan2-tiny")
@@ -37,7 +37,7 @@ def _stepper(trainer, strategy=None):
 
 @pytest.fixture(scope="module")
 def trainer():
-    t = StyleGAN2Trainer(TINY, seed=1)
+    t = Trainer(TINY, seed=1)
     t.build_optimizers()
     return t
 
@@ -60,10 +60,11 @@ def _learning_rates(trainer, g_lrate, d_lrate):
 
 def test_phases_follow_the_iteration_index_and_adam_is_adjusted():
     config = presets.get("stylegan2-ffhq")
-    t = StyleGAN2Trainer(TINY.replace(loss__r1_interval=16, loss__pl_interval=4), seed=0)
-    assert [t.step_phases(i) for i in (0, 4, 5, 16, 32)] == [(True, True), (False, True), (False, False),
-                                                             (True, True), (True, True)]
-    assert t.lazy_ratio("G") == pytest.approx(0.8) and t.lazy_ratio("D") == pytest.approx(16 / 17)
+    t = Trainer(TINY.replace(loss__r1_interval=16, loss__pl_interval=4), seed=0)
+    every = ("Gmain", "Greg", "Dmain", "Dreg")
+    assert [t.step_phases(i) for i in (0, 4, 5, 16, 32)] == [every, ("Gmain", "Greg", "Dmain"), ("Gmain", "Dmain"),
+                                                             every, every]
+    assert t.loss.lazy_ratio("G") == pytest.approx(0.8) and t.loss.lazy_ratio("D") == pytest.approx(16 / 17)
     g, d = t.g_opt.inner_optimizer, t.d_opt.inner_optimizer
     assert float(g.learning_rate) == pytest.approx(0.002 * 0.8) and float(d.learning_rate) == pytest.approx(
         0.002 * 16 / 17)
@@ -71,8 +72,11 @@ def test_phases_follow_the_iteration_index_and_adam_is_adjusted():
     t.set_learning_rates(0.01, 0.02)
     assert float(g.learning_rate) == pytest.approx(0.008) and float(d.learning_rate) == pytest.approx(0.02 * 16 / 17)
     # Regulariser off: no lazy ratio, never a phase.
-    off = StyleGAN2Trainer(TINY.replace(loss__pl_weight=0.0), seed=0)
-    assert off.lazy_ratio("G") == 1.0 and off.step_phases(0) == (True, False)
+    off = Trainer(TINY.replace(loss__pl_weight=0.0), seed=0)
+    assert off.loss.lazy_ratio("G") == 1.0 and off.step_phases(0) == ("Gmain", "Dmain", "Dreg")
+    # Interval 1: the regulariser joins the main loss in one phase (ADA reg_interval=None), no lazy ratio.
+    both = Trainer(TINY.replace(loss__r1_interval=1, loss__pl_interval=1), seed=0)
+    assert both.step_phases(3) == ("Gboth", "Dboth") and both.loss.lazy_ratio("D") == 1.0
     assert config.loss.r1_interval == 16 and config.loss.pl_interval == 4 and config.loss.pl_weight == 2.0
 
 
@@ -94,7 +98,7 @@ def test_lazy_r1_is_interval_times_the_r1_term(trainer):
     reals, fakes = _reals(8, seed=3), _reals(8, seed=4)
     with_r1, _ = losses.d_logistic_r1(trainer.D, reals, fakes, r1_gamma=TINY.loss.r1_gamma)
     plain, _ = losses.d_logistic_r1(trainer.D, reals, fakes, r1_gamma=0.0)
-    reg = trainer.r1_loss(reals, None, 8)
+    reg = trainer.loss.r1_objective(trainer.context(reals))
     interval = TINY.loss.r1_interval
     # The D objective of an R1 step = the plain loss + interval * the R1 term of the v1 loss.
     np.testing.assert_allclose(float(tf.reduce_mean(plain)) + float(reg),
@@ -153,9 +157,9 @@ def test_pl_mean_update_in_a_step(trainer, step):
     expected = []
     with _learning_rates(trainer, 0.0, TINY.schedule.d_lrate_base):
         for i in (0, 2):
-            lengths, _ = trainer.path_lengths(tf.constant(i, tf.int64), None, 8)
+            lengths = trainer.loss.path_lengths(trainer.context(step=i, global_batch=8))
             expected.append(float(tf.reduce_mean(lengths)))
-            before = float(trainer.pl_mean.numpy())
+            before = float(trainer.loss.pl_mean.numpy())
             stats = step(_reals(8, seed=i), i)
             np.testing.assert_allclose(stats["pl_mean"], before + (expected[-1] - before) * 0.01, rtol=1e-4)
     assert 0 < stats["pl_mean"] < max(expected)
@@ -193,7 +197,7 @@ def test_presets():
 def test_mixed_precision_steps_are_finite(precision):
     keras.mixed_precision.set_global_policy({"fp16": "mixed_float16", "bf16": "mixed_bfloat16"}[precision])
     try:
-        t = StyleGAN2Trainer(TINY, seed=0, mixed_precision=precision)
+        t = Trainer(TINY, seed=0, mixed_precision=precision)
         t.build_optimizers()
         stats = _stepper(t)(_reals(8), 0)      # step 0: every phase (Gmain, Greg, Dmain, Dreg)
         assert all(np.isfinite(v) for v in stats.values()), stats
@@ -204,7 +208,7 @@ def test_mixed_precision_steps_are_finite(precision):
 
 
 def test_keras_fit_with_tensorboard_and_backup(tmp_path):
-    t = StyleGAN2Trainer(TINY, seed=0)
+    t = Trainer(TINY, seed=0)
     t.compile()
     data = tf.data.Dataset.from_tensor_slices(_reals(8)).batch(8, drop_remainder=True)   # one step per epoch
     history = t.fit(data, epochs=2, verbose=0, callbacks=[
@@ -224,13 +228,13 @@ def test_mirrored_step_equals_single_device_step(two_cpus):
     # Adam's epsilon raised so the update is linear in the gradient (see test_training_step.py).
     result = two_cpus.run("""
         from stylegan_tf import presets
-        from stylegan_tf.training.stylegan2_trainer import StyleGAN2Trainer
+        from stylegan_tf.training.trainer import Trainer
         cfg = presets.get("stylegan2-tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5,
                                                     schedule__d_lrate_base=0.5)
-        single, mirror = make_pair(StyleGAN2Trainer, cfg)
+        single, mirror = make_pair(Trainer, cfg)
         reals = tf.random.stateless_uniform([8, 16, 16, 3], [1, 2], -1, 1)   # 2 replicas x mbstd group 4
         args = (reals, None, tf.constant(0.0), tf.constant(0.9), tf.constant(0, tf.int64))
-        result = compare_steps(single, mirror, "iteration", [(args, {"phases": (True, True)})],
+        result = compare_steps(single, mirror, "iteration", [(args, {"phases": ("Gmain", "Greg", "Dmain", "Dreg")})],
                                ("loss/D", "loss/G", "loss/r1_penalty", "loss/pl_penalty", "pl_mean"))
     """)
     mirrored.assert_same_stats(result, rel=1e-4, abs=1e-6)
@@ -312,7 +316,7 @@ def test_ada_augments_every_d_input_of_the_stylegan2_step():
     at p = 1 D sees augmented images (its update differs), the step stays finite, and in ada mode p
     moves by the official step. One trainer, one trace (p is a variable)."""
     config = TINY.replace(augment__mode="ada", augment__interval=1, augment__kimg=1.0)
-    t = StyleGAN2Trainer(config, seed=5)
+    t = Trainer(config, seed=5)
     t.build_optimizers()
     state = [v for vs in t.checkpoint_variables().values() for v in vs]
     initial = [np.asarray(v) for v in state]

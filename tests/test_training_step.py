@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from stylegan_tf import losses, presets
 from stylegan_tf.schedule import gs_beta, lod_at, optimizer_reset_needed, phase_at
-from stylegan_tf.training.trainer import StyleGANTrainer, fade_reals
+from stylegan_tf.training.stylegan1_loss import fade_reals
+from stylegan_tf.training.trainer import Trainer
 from tests import mirrored
 
 TINY = presets.get("tiny")
@@ -20,7 +21,7 @@ def _stepper(trainer, strategy=None):
 
     @tf.function
     def step(reals, lod, beta, i):
-        out = strategy.run(trainer.train_step, args=(reals, None, lod, beta, i))
+        out = strategy.run(trainer.iteration, args=(reals, None, lod, beta, i), kwargs={"phases": ("D", "G")})
         return {k: strategy.reduce("MEAN", v, axis=None) for k, v in out.items()}
 
     return lambda reals, lod, beta, i: {k: float(v) for k, v in step(
@@ -36,7 +37,7 @@ def _snapshot(weights):
 
 
 def _trainer(lod, seed=1):
-    trainer = StyleGANTrainer(TINY, seed=seed)
+    trainer = Trainer(TINY, seed=seed)
     trainer.build_optimizers()
     trainer.set_lod(lod)
     return trainer, _stepper(trainer)
@@ -151,9 +152,13 @@ def test_adam_state_reset(at_8x8):
     step(_reals(8, 8), 1.0, 0.9, 0)
     assert int(inner.iterations.numpy()) == iterations + 1
     assert any(np.any(v.numpy() != 0) for v in inner.variables if "velocity" in v.path)
+    learning_rate = float(inner.learning_rate.numpy())
+    assert learning_rate > 0
     trainer.reset_optimizers()
     assert int(inner.iterations.numpy()) == 0
-    assert all(np.all(v.numpy() == 0) for v in inner.variables)
+    assert all(np.all(v.numpy() == 0) for v in inner.variables if "momentum" in v.path or "velocity" in v.path)
+    # Only the moments and the step count: the learning rate and the loss scale stay.
+    assert float(inner.learning_rate.numpy()) == learning_rate
     assert float(trainer.d_opt.dynamic_scale.numpy()) == 1.0
 
 
@@ -162,7 +167,7 @@ def test_mixed_precision_steps_are_finite(precision):
     policy = {"fp16": "mixed_float16", "bf16": "mixed_bfloat16"}[precision]
     keras.mixed_precision.set_global_policy(policy)
     try:
-        trainer = StyleGANTrainer(TINY, seed=0, mixed_precision=precision)
+        trainer = Trainer(TINY, seed=0, mixed_precision=precision)
         trainer.build_optimizers()
         trainer.set_lod(0.5)
         step = _stepper(trainer)
@@ -183,13 +188,14 @@ def test_mirrored_step_equals_single_device_step(two_cpus):
     # turns float rounding on near-zero gradients into +-lr differences).
     result = two_cpus.run("""
         from stylegan_tf import presets
-        from stylegan_tf.training.trainer import StyleGANTrainer
+        from stylegan_tf.training.trainer import Trainer
         cfg = presets.get("tiny").replace(optimizer__epsilon=1.0, schedule__g_lrate_base=0.5,
                                           schedule__d_lrate_base=0.5)
-        single, mirror = make_pair(StyleGANTrainer, cfg, lod=1.5)
+        single, mirror = make_pair(Trainer, cfg, lod=1.5)
         reals = tf.random.stateless_uniform([8, 8, 8, 3], [1, 2], -1, 1)  # global batch 8 = 2 replicas x group 4
         args = (reals, None, tf.constant(1.5), tf.constant(0.9), tf.constant(0, tf.int64))
-        result = compare_steps(single, mirror, "train_step", [(args, {})], ("loss/D", "loss/G", "loss/r1_penalty"))
+        result = compare_steps(single, mirror, "iteration", [(args, {"phases": ("D", "G")})],
+                               ("loss/D", "loss/G", "loss/r1_penalty"))
     """)
     mirrored.assert_same_stats(result, rel=1e-5, abs=1e-6)
     mirrored.assert_same_weights(result, unchanged_ok=("Gs",))   # Gs = lerp(G, Gs) of the unchanged G

@@ -35,7 +35,7 @@ from typing import Iterator
 import numpy as np
 
 from stylegan_tf.data import records
-from stylegan_tf.data.builder import DATASET_JSON, FORMAT_NAME, INCOMPLETE_MARKER
+from stylegan_tf.data.layout import DATASET_JSON, FORMAT_NAME, INCOMPLETE_MARKER
 from stylegan_tf.errors import UserError
 
 _READ_BUFFER_MB = 256     # Official `buffer_mb`: read-ahead per TFRecord file.

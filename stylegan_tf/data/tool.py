@@ -12,7 +12,9 @@ import signal
 import sys
 import threading
 
-from stylegan_tf.data.builder import ALIGNMENTS, CROPS, OFFICIAL_SHUFFLE_SEED, BuildOptions, build_dataset
+from stylegan_tf import cli
+from stylegan_tf.data.builder import build_dataset
+from stylegan_tf.data.options import ALIGNMENTS, CROPS, OFFICIAL_SHUFFLE_SEED, BuildOptions
 from stylegan_tf.data.sources import SKIP_REASONS
 from stylegan_tf.errors import UserError
 
@@ -51,7 +53,7 @@ def examples(command: tuple[str, ...] = COMMAND) -> str:
     return EXAMPLES_TEMPLATE.replace("{command}", " ".join(command))
 
 
-def parse_args(argv: list[str] | None = None, command: tuple[str, ...] = COMMAND) -> argparse.Namespace:
+def build_parser(command: tuple[str, ...] = COMMAND) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=os.path.basename(command[-1]), description=__doc__.splitlines()[0], epilog=examples(command),
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,7 +99,11 @@ def parse_args(argv: list[str] | None = None, command: tuple[str, ...] = COMMAND
     bd.add_argument("--max-images", type=int, metavar="N", help="stop after writing N images")
     bd.add_argument("--strict", action="store_true", help="fail at the first skipped input")
     bd.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None = None, command: tuple[str, ...] = COMMAND) -> argparse.Namespace:
+    return build_parser(command).parse_args(argv)
 
 
 def options_from_args(args: argparse.Namespace, argv: list[str], command: tuple[str, ...] = COMMAND) -> BuildOptions:
@@ -130,27 +136,26 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt  # `kill` cleans up like Ctrl-C: nothing half-built is left behind
 
 
+def run(args: argparse.Namespace, argv: list[str], command: tuple[str, ...] = COMMAND) -> None:
+    """--inspect a dataset, or build one."""
+    if args.inspect:
+        inspect(args.inspect)
+    else:
+        print(build_dataset(options_from_args(args, argv, command)).format())
+
+
 def main(argv: list[str] | None = None, command: tuple[str, ...] = COMMAND) -> int:
-    """Runs the tool; returns the exit status (2: a `UserError`, printed without a trace)."""
+    """Runs the tool; returns the exit status (2: a `UserError`, printed without a trace; 130: interrupted,
+    by Ctrl-C or SIGTERM, with nothing published)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    argv = sys.argv[1:] if argv is None else argv
-    prog = os.path.basename(command[-1])
-    args = parse_args(argv, command)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command)
+    parser.set_defaults(func=lambda args: run(args, argv, command))
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
-        if args.inspect:
-            inspect(args.inspect)
-            return 0
-        summary = build_dataset(options_from_args(args, argv, command))
-        print(summary.format())
-        return 0
-    except UserError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; nothing was published.", file=sys.stderr)
-        return 130
+        return cli.main(parser, argv, prefix=os.path.basename(command[-1]),
+                        interrupted="interrupted; nothing was published.")
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)

@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Sequence
 
+from stylegan_tf import cli
 from stylegan_tf.errors import UserError
 
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m stylegan_tf.metrics --network G.keras --data datasets/ffhq --metrics fid50k,kid50k,pr50k3 "
                "--inception classify_image_graph_def.pb\n"
                "  python -m stylegan_tf.metrics --network G.keras --metrics ppl_wend --lpips lpips_vgg16.npz\n")
-    parser.add_argument("--network", help="a .keras generator, SavedModel directory, or run directory / checkpoint")
+    parser.add_argument("--network", help=cli.NETWORK_KINDS)
     parser.add_argument("--data", default=None, help="real images: a dataset directory, an image folder, or .npy")
     parser.add_argument("--metrics", default="swd16k", help="comma-separated metric names (default: swd16k)")
     parser.add_argument("--num", type=int, default=None, help="images/samples per metric (default: the metric's)")
@@ -45,12 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of latents, noise, patches, subsets (default: 0)")
     parser.add_argument("--no-ppl-crop", action="store_true", help="PPL without the face crop (non-face datasets)")
     parser.add_argument("--list", action="store_true", help="list the metrics and exit")
+    parser.set_defaults(func=_handle)
     return parser
 
 
 def run(args) -> list[dict]:
-    from stylegan_tf import metrics
-    from stylegan_tf.generate import load_network
+    from stylegan_tf import export, metrics
 
     names = metrics.parse_metric_names(args.metrics)
     if not args.network:
@@ -75,7 +76,7 @@ def run(args) -> list[dict]:
 
         users = ", ".join(n for n in names if "lpips" in metrics.get_metric(n).needs)
         distance = LPIPS(load_weights(args.lpips, metric=users))
-    G = load_network(args.network)
+    G = export.load_generator(cli.existing_path(args.network))
     source = None
     if args.data is not None and "reals" in needs:
         source = metrics.open_real_source(args.data, resolution=int(G.config.resolution))
@@ -87,24 +88,21 @@ def run(args) -> list[dict]:
                                 ppl_crop=not args.no_ppl_crop)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if args.list:
-            from stylegan_tf.metrics import list_metrics
+def _handle(args) -> None:
+    """--list prints the metrics; otherwise each measured metric's JSON line."""
+    if args.list:
+        from stylegan_tf.metrics import list_metrics
 
-            for name, text in list_metrics().items():
-                print(f"{name:<12} {text}")
-            return 0
-        lines = run(args)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    for line in lines:
+        for name, text in list_metrics().items():
+            print(f"{name:<12} {text}")
+        return
+    for line in run(args):
         print(json.dumps(line))
     print(f"appended to {os.path.join(args.outdir, 'metrics.jsonl')}")
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.main(build_parser, argv)
 
 
 if __name__ == "__main__":

@@ -259,7 +259,7 @@ def equivariance_generator(G, metric: str = "equivariance"):
     family = families.family_name(config) if config is not None else "unknown"
     label = getattr(G, "path", None) or getattr(G, "name", None)          # A SavedModel's folder, a model's name.
     what = f"{type(G).__name__}{f' {str(label)!r}' if label else ''} ({family})"
-    if family != "stylegan3":
+    if family not in families.FAMILIES or not families.get(family).input_transform:   # the registry flag
         raise UserError(f"Metric {metric} measures a StyleGAN3 network (it moves the Fourier-feature input "
                         f"through its input transform); --network is a {what} network, which has no such input.")
     if not (hasattr(G, "set_input_transform") and hasattr(G, "input_transform")):

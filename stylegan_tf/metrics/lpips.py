@@ -154,3 +154,53 @@ class LPIPS:
         if self._fn is None:
             self._fn = self._build()
         return np.asarray(self._fn(np.asarray(img0, np.float32), np.asarray(img1, np.float32)))
+
+
+class LPIPSFeatures:
+    """LPIPS (VGG16, lin) as features whose squared Euclidean distance is the LPIPS distance.
+
+    Per tap l: f_l / (|f_l|_channels + 1e-10) * sqrt(lin_l / (H_l W_l)), flattened and concatenated;
+    then sum((phi(x0) - phi(x1))^2) = sum_l mean_hw sum_c lin_lc (f0 - f1)^2, the official
+    `vgg16(..., return_lpips=True)` form, so the target's features are computed once.
+
+    Args:
+        lpips: an `LPIPS` (e.g. `LPIPS.from_file(path)`).
+
+    Call arguments:
+        images: [N, H, W, 3] float in [0, 255].
+
+    Returns:
+        [N, F] float32 features.
+    """
+
+    def __init__(self, lpips):
+        self.lpips = lpips
+        self.min_size = 2 ** (len(lpips.lins) - 1)
+
+    def __call__(self, images):
+        from keras import ops
+
+        if min(int(images.shape[1]), int(images.shape[2])) < self.min_size:
+            raise UserError(f"LPIPS needs images of at least {self.min_size}x{self.min_size} (VGG16 pools "
+                            f"{len(self.lpips.lins) - 1} times). Received shape: {tuple(images.shape)}")
+        x = ops.cast(images, "float32") / 127.5 - 1.0
+        taps = self.lpips.net((x - self.lpips.shift) / self.lpips.scale, training=False)
+        parts = []
+        for f, lin in zip(taps, self.lpips.lins):
+            f = f / (ops.sqrt(ops.sum(ops.square(f), axis=-1, keepdims=True)) + 1e-10)
+            hw = int(f.shape[1]) * int(f.shape[2])
+            parts.append(ops.reshape(f * np.sqrt(lin / hw).astype(np.float32), (ops.shape(f)[0], -1)))
+        return ops.concatenate(parts, axis=1)
+
+
+def pixel_features(images):
+    """A cheap stand-in distance for tests and experiments: the pixels in [0, 1], so the
+    squared distance is the sum of squared pixel differences / 255^2."""
+    from keras import ops
+
+    return ops.reshape(ops.cast(images, "float32") / 255.0, (ops.shape(images)[0], -1))
+
+
+def load_lpips_features(path, option: str = "--lpips") -> LPIPSFeatures:
+    """The LPIPS distance of the projector from the weights file (a `UserError` naming what is missing)."""
+    return LPIPSFeatures(LPIPS(load_weights(path, option=option, metric="Projection")))

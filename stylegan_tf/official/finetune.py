@@ -32,10 +32,9 @@ def finetune_config(config: Config, nets, dataset, option: str = "--resume-from"
     if dataset.label_size != net.label_size:
         raise UserError(f"{where} has label_size {net.label_size}, the dataset has {dataset.label_size} labels: "
                         f"they must match.")
-    # As the official --resume: no Gs EMA ramp-up and no StyleGAN3-R D-input blur ramp.
-    return config.replace(network=net, schedule__progressive=False,
-                          schedule__lod_initial_resolution=net.resolution, training__g_ema_rampup=None,
-                          loss__blur_init_sigma=0.0).validate()
+    # As the official --resume: no Gs EMA ramp-up, and the loss's own ramps off (StyleGAN3-R's D-input blur).
+    return config.replace(network=net, loss=config.loss.for_finetuning(), schedule__progressive=False,
+                          schedule__lod_initial_resolution=net.resolution, training__g_ema_rampup=None).validate()
 
 
 def _state(model) -> list:

@@ -32,6 +32,16 @@ What comes back (official layouts, facts section 2):
 Deviation from `pickle.load` of the official code: nothing the file names is
 imported, so a file needing any other global (another library's class, a newer
 pickle of a tensor subclass) is refused rather than loaded.
+
+Every size is bounded before anything is allocated, so a damaged or forged file fails
+with a `UserError` instead of allocating gigabytes (CPython's unpickler allocates the
+length an opcode states before reading its data): each pickle's opcode stream is first
+walked without building anything (`pickletools.genops` over a reader that never returns
+more than the bytes left), which checks every stated length (bytes, strings, frames)
+against the data that follows; numpy's `_reconstruct` may only create the empty array
+numpy pickles; dtypes are plain (no Python objects, at most `MAX_ITEMSIZE` bytes an
+element); a tensor may not have more elements than its storage; `bytearray` is built
+only from bytes or latin-1 text, never from a length.
 """
 
 from __future__ import annotations
@@ -39,8 +49,10 @@ from __future__ import annotations
 import _compat_pickle
 import collections
 import io
+import math
 import os
 import pickle
+import pickletools
 import struct
 from typing import Any, Callable
 
@@ -57,6 +69,8 @@ except ImportError:  # numpy 1
 LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL_VERSION = 1001
 TF_NETWORK_VERSIONS = (2, 3, 4, 5)  # v1 writes 3, StyleGAN2 4, stylegan2-ada (TF) 5.
+MAX_ITEMSIZE = 64   # Bytes per array element: the widest plain numpy dtypes (complex256: 32) fit.
+MAX_NESTING = 64    # Network components / modules within each other (official networks: 3 or 4 deep).
 
 
 class RefusedGlobal(pickle.UnpicklingError):
@@ -65,6 +79,52 @@ class RefusedGlobal(pickle.UnpicklingError):
     def __init__(self, module: str, name: str):
         super().__init__(f"{module}.{name}")
         self.module, self.name = module, name
+
+
+# Bounded reading --------------------------------------------------------------------------
+class _BoundedReader:
+    """A seekable binary file whose `read(n)` never asks for more than the bytes left (a read of
+    n bytes from a file object allocates n bytes first, whatever the file holds)."""
+
+    def __init__(self, f, size: int):
+        self._f, self._size = f, size
+
+    def read(self, n=-1) -> bytes:
+        left = max(0, self._size - self._f.tell())
+        return self._f.read(left if n is None or n < 0 else min(n, left))
+
+    def readinto(self, buffer) -> int:
+        return self._f.readinto(buffer)
+
+    def readline(self, limit=-1) -> bytes:
+        return self._f.readline(limit)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+
+def _check_opcodes(f: _BoundedReader, size: int) -> None:
+    """Walks the next pickle of `f` to its STOP without building anything, then rewinds: every
+    length an opcode states must fit in the data that follows (`pickletools.genops` reads each
+    argument through `f`, which returns at most the bytes left, and fails when it gets fewer)."""
+    start = f.tell()
+    try:
+        for opcode, arg, _ in pickletools.genops(f):
+            if opcode.name == "FRAME" and arg > size - f.tell():
+                raise ValueError(f"a frame of {arg} bytes, {size - f.tell()} left")
+    except ValueError as e:
+        if "exhausted" in str(e) or "remain" in str(e):  # genops: no STOP; an argument cut short.
+            raise EOFError(str(e)) from None
+        raise pickle.UnpicklingError(f"malformed pickle: {e}") from None
+    f.seek(start)
+
+
+def _load_checked(unpickler: pickle.Unpickler, f: _BoundedReader, size: int):
+    _check_opcodes(f, size)
+    return unpickler.load()
 
 
 # TensorFlow networks ----------------------------------------------------------------------
@@ -101,11 +161,13 @@ class TFNetwork:
     def own_variables(self) -> dict[str, np.ndarray]:
         return {name: np.asarray(value) for name, value in self.variables}
 
-    def all_variables(self) -> dict[str, np.ndarray]:
+    def all_variables(self, _depth: int = 0) -> dict[str, np.ndarray]:
         """Own variables, then every component's under "<its name>/" (official `Network.vars`)."""
+        if _depth > MAX_NESTING:
+            raise UserError(f"network {self.name!r}: components nested more than {MAX_NESTING} deep (a cycle?)")
         result = self.own_variables()
         for component in self.components.values():
-            result.update({f"{component.name}/{k}": v for k, v in component.all_variables().items()})
+            result.update({f"{component.name}/{k}": v for k, v in component.all_variables(_depth + 1).items()})
         return result
 
     def __repr__(self) -> str:
@@ -144,8 +206,10 @@ class PersistentObject:
     def children(self) -> dict[str, "PersistentObject"]:
         return {k: v for k, v in (self.state.get("_modules") or {}).items() if v is not None}
 
-    def state_dict(self, prefix: str = "") -> dict[str, np.ndarray]:
+    def state_dict(self, prefix: str = "", _depth: int = 0) -> dict[str, np.ndarray]:
         """Parameters and persistent buffers, recursively, under torch `state_dict` names."""
+        if _depth > MAX_NESTING:
+            raise UserError(f"module {self.class_name}: modules nested more than {MAX_NESTING} deep (a cycle?)")
         result = {}
         for name, value in (self.state.get("_parameters") or {}).items():
             if value is not None:
@@ -157,7 +221,7 @@ class PersistentObject:
         for name, child in self.children().items():
             if not isinstance(child, PersistentObject):
                 raise UserError(f"Module {self.class_name}.{name} is a {type(child).__name__}, not a network module")
-            result.update(child.state_dict(f"{prefix}{name}."))
+            result.update(child.state_dict(f"{prefix}{name}.", _depth + 1))
         return result
 
     def __repr__(self) -> str:
@@ -237,18 +301,19 @@ def _load_from_bytes(data) -> Storage:
     """
     if not isinstance(data, (bytes, bytearray)):
         raise pickle.UnpicklingError(f"torch.storage._load_from_bytes expects bytes, got {type(data).__name__}")
-    f = io.BytesIO(bytes(data))
+    size = len(data)
+    f = _BoundedReader(io.BytesIO(bytes(data)), size)
     header = _StorageStreamUnpickler(f)
-    if header.load() != LEGACY_MAGIC_NUMBER:
+    if _load_checked(header, f, size) != LEGACY_MAGIC_NUMBER:
         raise pickle.UnpicklingError("storage stream: wrong magic number (not a legacy torch.save stream)")
-    protocol = header.load()
+    protocol = _load_checked(header, f, size)
     if protocol != LEGACY_PROTOCOL_VERSION:
         raise pickle.UnpicklingError(f"storage stream: protocol {protocol!r}, expected {LEGACY_PROTOCOL_VERSION}")
-    sys_info = header.load()
+    sys_info = _load_checked(header, f, size)
     little_endian = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
     records = _StorageStreamUnpickler(f)
-    key = records.load()
-    keys = records.load()
+    key = _load_checked(records, f, size)
+    keys = _load_checked(records, f, size)
     if not isinstance(keys, list) or key not in records.records or sorted(keys) != sorted(records.records):
         raise pickle.UnpicklingError(f"storage stream: key list {keys!r:.80} does not match its records")
     arrays = {}
@@ -258,12 +323,12 @@ def _load_from_bytes(data) -> Storage:
         if len(head) != 8:
             raise pickle.UnpicklingError(f"storage stream: truncated before the data of storage {k!r}")
         (count,) = struct.unpack("<q", head)
-        if count != numel:
+        if count != numel or count < 0:
             raise pickle.UnpicklingError(f"storage {k!r}: {count} elements stored, the record says {numel}")
         raw_dtype = np.dtype("<u2") if storage_type.dtype == "bfloat16" else np.dtype(storage_type.dtype)
         if not little_endian:
             raw_dtype = raw_dtype.newbyteorder(">")
-        raw = f.read(count * raw_dtype.itemsize)
+        raw = f.read(count * raw_dtype.itemsize)   # At most what is left: bounded by the stream's length.
         if len(raw) != count * raw_dtype.itemsize:
             raise pickle.UnpicklingError(f"storage {k!r}: truncated data ({len(raw)} of "
                                          f"{count * raw_dtype.itemsize} bytes)")
@@ -293,6 +358,8 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
         if last >= numel:
             raise pickle.UnpicklingError(f"tensor (offset {storage_offset}, size {size}, stride {stride}) "
                                          f"reaches past its storage of {numel} elements")
+        if math.prod(size) > numel:   # Official tensors are views of their own storage, never broadcasts.
+            raise pickle.UnpicklingError(f"tensor of size {size} has more elements than its storage of {numel}")
         itemsize = storage.array.itemsize
         view = np.lib.stride_tricks.as_strided(storage.array[storage_offset:], shape=size,
                                                strides=[s * itemsize for s in stride], writeable=False)
@@ -319,9 +386,16 @@ NDARRAY = _NdarrayClass()
 
 
 def _np_reconstruct(subtype, shape, dtype):
-    """numpy's `_reconstruct` (the array's data follows in BUILD, through `ndarray.__setstate__`)."""
+    """numpy's `_reconstruct` (the array's data follows in BUILD, through `ndarray.__setstate__`).
+
+    numpy pickles call it as `_reconstruct(ndarray, (0,), b'b')`: an empty placeholder that
+    `__setstate__` then fills, checking the data's length against the shape it states."""
     if subtype is not NDARRAY:
         raise pickle.UnpicklingError("numpy _reconstruct called with a class other than numpy.ndarray")
+    if not (isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0 for n in shape) and math.prod(shape) <= 1):
+        raise pickle.UnpicklingError(f"numpy _reconstruct of shape {shape!r:.80}: numpy pickles write (0,)")
+    if not isinstance(dtype, (str, bytes)) or len(dtype) > 8:
+        raise pickle.UnpicklingError(f"numpy _reconstruct with dtype {dtype!r:.80}: numpy pickles write b'b'")
     return _multiarray._reconstruct(np.ndarray, shape, dtype)
 
 
@@ -333,15 +407,29 @@ def _np_frombuffer(buf, dtype, shape, order):
 
 
 def _np_dtype(obj, align=False, copy=False):
+    """`numpy.dtype(name)` of a plain dtype: no Python objects, at most MAX_ITEMSIZE bytes an element."""
     if not isinstance(obj, str):
         raise pickle.UnpicklingError(f"numpy.dtype of a {type(obj).__name__}")
-    return np.dtype(obj, align, copy)
+    dtype = np.dtype(obj, bool(align), bool(copy))
+    if dtype.hasobject or dtype.itemsize > MAX_ITEMSIZE:
+        raise pickle.UnpicklingError(f"numpy.dtype {obj!r:.40}: not a plain dtype of at most {MAX_ITEMSIZE} bytes")
+    return dtype
 
 
 def _np_scalar(dtype, obj=None):
     if not isinstance(dtype, np.dtype):
         raise pickle.UnpicklingError("numpy scalar without a dtype")
     return _multiarray.scalar(dtype, obj) if obj is not None else _multiarray.scalar(dtype)
+
+
+def _bytearray(source=b"", encoding=None):
+    """`bytearray` as pickles write it: of bytes (protocol 3+) or latin-1 text (protocol 2), never of a
+    length (`bytearray(n)` allocates n bytes)."""
+    if isinstance(source, (bytes, bytearray)) and encoding is None:
+        return bytearray(source)
+    if isinstance(source, str) and encoding in ("latin1", "latin-1"):
+        return bytearray(source, "latin-1")
+    raise pickle.UnpicklingError(f"bytearray of a {type(source).__name__}: only bytes or latin-1 text")
 
 
 def _codecs_encode(text, encoding="utf-8"):
@@ -375,7 +463,7 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Callable] = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
-    ("builtins", "bytearray"): bytearray,
+    ("builtins", "bytearray"): _bytearray,
     ("builtins", "complex"): complex,
     ("_codecs", "encode"): _codecs_encode,
 }
@@ -421,8 +509,10 @@ def read_pickle(path) -> Any:
         if not head:
             raise UserError(f"{path} is empty: not a network pickle.")
         f.seek(0)
+        size = os.fstat(f.fileno()).st_size
         try:
-            return RestrictedUnpickler(f).load()
+            reader = _BoundedReader(f, size)
+            return _load_checked(RestrictedUnpickler(reader), reader, size)
         except RefusedGlobal as e:
             raise UserError(f"{path}: refused to load the global {e.module}.{e.name}: it is not one the "
                             f"official network pickles use, and a pickle can run code through it. Allowed: "

@@ -4,6 +4,9 @@ A StyleGAN3 pickle is a dict G / D / G_ema of persistent modules like ADA's; its
 `Generator` has a Fourier-feature `synthesis.input` (`SynthesisInput`). The config is
 `stylegan3.official_weights.config_from_init_kwargs(G_ema, D)`; the discriminator is
 the StyleGAN2 residual one (official `train.py`), so D's `architecture` must be 'resnet'.
+Conditional pickles: G's `mapping.embed`, and D's official label mapping (empty
+`mapping_kwargs`: 8 layers at lr 0.01, cmap_dim channels(4); our StyleGAN2 D's "ada"
+conditioning); another D label mapping, or a D `c_dim` other than G's, is a `UserError`.
 """
 
 from __future__ import annotations

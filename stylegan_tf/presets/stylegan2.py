@@ -8,7 +8,9 @@
     stylegan2-small  CPU demo, 32x32.   stylegan2-tiny  tests and smoke runs, 16x16.
 
 Every preset trains at the full resolution (no growing), with the non-saturating logistic
-loss, lazy R1 every 16 and path-length regularisation every 4 minibatches. The ADA presets
+loss, lazy R1 every 16 and path-length regularisation every 4 minibatches. Adam's epsilon
+is in the form of the code each reproduces: TF for stylegan2-ffhq, torch for the ADA presets
+and the CPU demo and test presets (which follow ADA's `auto` settings). The ADA presets
 keep conv_clamp 256 as ADA does (all of its cfgs, unless --fp32). ADA's 'auto' heuristic
 depends on the GPU count; here it is taken for one device ("gpus" = 1): --batch overrides.
 Augmentation (ADA's default 'ada', target 0.6) is not switched on here: see `AugmentConfig`.
@@ -16,9 +18,9 @@ Augmentation (ADA's default 'ada', target 0.6) is not switched on here: see `Aug
 
 from __future__ import annotations
 
-from stylegan_tf.config import Config, LossConfig, ScheduleConfig, TrainingConfig
-from stylegan_tf.networks.stylegan2.config import StyleGAN2Config
-from stylegan_tf.presets import register_preset
+from stylegan_tf.config import Config, OptimizerConfig, ScheduleConfig, TrainingConfig
+from stylegan_tf.networks.stylegan2.config import StyleGAN2Config, StyleGAN2LossConfig
+from stylegan_tf.presets.registry import register_preset, register_resolution_rule
 
 # ADA `cfg_specs` (train.py), 8 GPUs: minibatch, mbstd group, channel multiplier of 32768,
 # learning rate, R1 gamma, EMA half-life (kimg), EMA ramp-up, mapping layers.
@@ -33,18 +35,19 @@ ADA_SPECS = {
 def stylegan2_config(name: str, resolution: int, *, batch: int, lrate: float, gamma: float, ema_kimg: float,
                      ema_rampup: float | None = None, total_kimg: float = 25000.0, tick_kimg: float = 4.0,
                      snapshot_ticks: int = 50, mirror: bool = False, r1_interval: int = 16, pl_interval: int = 4,
-                     **network) -> Config:
-    """A StyleGAN2 experiment: full resolution, logistic loss, lazy R1 and path length (weight 2)."""
+                     adam: str = "torch", **network) -> Config:
+    """A StyleGAN2 experiment: full resolution, logistic loss, lazy R1 and path length (weight 2); Adam's
+    epsilon in the `adam` form ("tf" for the TF StyleGAN2 presets, "torch" for the ADA ones)."""
     schedule = ScheduleConfig(progressive=False, lod_initial_resolution=4, total_kimg=total_kimg,
                               minibatch_base=batch, minibatch_dict={}, g_lrate_base=lrate, g_lrate_dict={},
                               d_lrate_base=lrate, d_lrate_dict={}, tick_kimg_base=tick_kimg, tick_kimg_dict={},
                               reset_opt_for_new_lod=False)
-    loss = LossConfig(r1_gamma=gamma, r1_interval=r1_interval, pl_weight=2.0, pl_interval=pl_interval,
-                      pl_decay=0.01, pl_batch_shrink=2)
+    loss = StyleGAN2LossConfig(r1_gamma=gamma, r1_interval=r1_interval, pl_weight=2.0, pl_interval=pl_interval,
+                               pl_decay=0.01, pl_batch_shrink=2)
     training = TrainingConfig(mirror_augment=mirror, g_ema_kimg=ema_kimg, g_ema_rampup=ema_rampup,
                               snapshot_ticks=snapshot_ticks)
     return Config(name=name, network=StyleGAN2Config(resolution=resolution, **network), schedule=schedule,
-                  loss=loss, training=training)
+                  loss=loss, training=training, optimizer=OptimizerConfig(epsilon_form=adam))
 
 
 def ada_spec_config(name: str, resolution: int, mb: int, mbstd: int, fmaps: float, lrate: float, gamma: float,
@@ -67,14 +70,15 @@ def auto_config(resolution: int = 256, gpus: int = 1) -> Config:
     return ada_spec_config("auto", **auto_spec(resolution, gpus))
 
 
-# Presets whose settings depend on the dataset's resolution: train.py rebuilds them from it.
-at_resolution = {"auto": auto_config}
+# 'auto' depends on the dataset's resolution: train.py rebuilds it from it.
+register_resolution_rule("auto")(auto_config)
 
 
 @register_preset("stylegan2-ffhq", "StyleGAN2 config F, FFHQ 1024: gamma 10, batch 32, lr 0.002, lazy R1 + path "
                                    "length, EMA 10 kimg, 25000 kimg.")
 def _stylegan2_ffhq() -> Config:
-    return stylegan2_config("stylegan2-ffhq", 1024, batch=32, lrate=0.002, gamma=10.0, ema_kimg=10.0, mirror=True)
+    return stylegan2_config("stylegan2-ffhq", 1024, batch=32, lrate=0.002, gamma=10.0, ema_kimg=10.0, mirror=True,
+                            adam="tf")
 
 
 for _name, _spec in ADA_SPECS.items():

@@ -5,14 +5,14 @@ no path-length regularisation, no style mixing, no G lazy regularisation, G EMA
 batch * 10 / 32 kimg with ramp-up 0.05, magnitude EMA beta 0.5 ** (batch / 20000), ADA
 (target 0.6, 'bgc'), x-flips. R blurs the discriminator's images (sigma 10, faded over
 batch * 200 / 32 kimg; `loss.blur_init_sigma`, `loss.blur_fade_kimg`, applied by
-`training/stylegan3_trainer.py`).
+`training/stylegan3_loss.py`). Adam's epsilon in the torch form, as the official PyTorch code.
 """
 
 from __future__ import annotations
 
-from stylegan_tf.config import AugmentConfig, Config, LossConfig, ScheduleConfig, TrainingConfig
-from stylegan_tf.networks.stylegan3.config import StyleGAN3Config
-from stylegan_tf.presets import register_batch_rule, register_preset
+from stylegan_tf.config import AugmentConfig, Config, OptimizerConfig, ScheduleConfig, TrainingConfig
+from stylegan_tf.networks.stylegan3.config import StyleGAN3Config, StyleGAN3LossConfig
+from stylegan_tf.presets.registry import register_batch_rule, register_preset
 
 
 def batch_settings(config: Config, batch: int) -> Config:
@@ -31,10 +31,11 @@ def _config(name: str, network: StyleGAN3Config, batch: int = 32, gamma: float =
         progressive=False, lod_initial_resolution=res, total_kimg=total_kimg, minibatch_base=batch,
         minibatch_dict={}, g_lrate_base=0.0025, g_lrate_dict={}, d_lrate_base=0.002, d_lrate_dict={},
         tick_kimg_base=tick_kimg, tick_kimg_dict={})
-    loss = LossConfig(r1_gamma=gamma, r1_interval=16, pl_weight=0.0, **blur)
+    loss = StyleGAN3LossConfig(r1_gamma=gamma, r1_interval=16, pl_weight=0.0, **blur)
     training = TrainingConfig(g_ema_rampup=0.05, snapshot_ticks=snapshot_ticks)
     return batch_settings(Config(name=name, network=network, schedule=schedule, loss=loss, training=training,
-                                 augment=AugmentConfig(mode=augment)), batch)
+                                 augment=AugmentConfig(mode=augment), optimizer=OptimizerConfig(epsilon_form="torch")),
+                          batch)
 
 
 @register_preset("stylegan3-t", "StyleGAN3-T FFHQ 1024 (official): translation-equivariant, 22.3M G params, gamma 32.8.")

@@ -36,6 +36,7 @@ from stylegan_tf.errors import UserError
 from stylegan_tf.schedule import gs_beta, optimizer_reset_needed, phase_at
 from stylegan_tf.training import checkpoint as ckpt
 from stylegan_tf.training.distribute import make_strategy
+from stylegan_tf.training.loop_state import LoopState
 from stylegan_tf.training.options import RunOptions
 from stylegan_tf.training.reporting import Reporter, TickStats
 
@@ -83,9 +84,9 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
     import keras
     import tensorflow as tf
 
-    from stylegan_tf import families
     from stylegan_tf.export import save_keras, save_saved_model
-    from stylegan_tf.training.trainer import MIXED_PRECISION
+    from stylegan_tf.training.options import MIXED_PRECISION
+    from stylegan_tf.training.trainer import Trainer
 
     config.validate()
     options.validate()
@@ -104,18 +105,18 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
 
     # Build G, D, Gs and the optimizers.
     with strategy.scope():
-        trainer_class = families.get(config.network.family).trainer_class()
-        trainer = trainer_class(config, seed=options.seed, mixed_precision=options.mixed_precision,
-                                  num_workers=placement.num_workers)
+        trainer = Trainer(config, seed=options.seed, mixed_precision=options.mixed_precision,
+                          num_workers=placement.num_workers)
         trainer.build_optimizers()
+    if net.label_size:
+        trainer.set_label_pool(np.asarray(dataset.labels))   # The fakes' labels are drawn from these.
 
     # Resume.
-    state = {"cur_nimg": 0, "step": 0, "tick": 0, "prev_lod": None, "sched_nimg": 0, "stream_start_nimg": 0,
-             "stream_key": None, "finished": False}
+    state = LoopState()
     if options.resume:
-        source = _resolve_resume(options.resume, run_dir)
-        state.update(ckpt.load_checkpoint(trainer, source))
-        print(f"Resumed from {source} at kimg {state['cur_nimg'] / 1000:.1f}", flush=True)
+        source = ckpt.choose_checkpoint(options.resume, run_dir)
+        state = LoopState.from_dict(ckpt.load_checkpoint(trainer, source))
+        print(f"Resumed from {source} at kimg {state.cur_nimg / 1000:.1f}", flush=True)
     elif pretrained is not None:
         from stylegan_tf.official.finetune import copy_networks
 
@@ -140,41 +141,42 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
 
     # Train.
     total_nimg = int(round(sched.total_kimg * 1000))
-    phase = phase_at(config, state["cur_nimg"] / 1000)
+    phase = phase_at(config, state.cur_nimg / 1000)
     reals_iter, stream_key = None, None
-    tick_stats, tick_start_nimg, tick_start_time = TickStats(), state["cur_nimg"], time.time()
-    start_time = time.time() - state.get("time_total", 0.0)
-    last_snapshot_kimg = state["cur_nimg"] / 1000
+    tick_stats, tick_start_nimg, tick_start_time = TickStats(), state.cur_nimg, time.time()
+    start_time = time.time() - state.time_total
+    last_snapshot_kimg = state.cur_nimg / 1000
     nonfinite_run, nonfinite_tick = 0, 0
     real_grid_written = (run_dir / "reals.png").exists()
     summary: dict[str, Any] = {"ticks": 0, "snapshots": [], "exports": []}
 
-    while state["cur_nimg"] < total_nimg:
+    while state.cur_nimg < total_nimg:
         # Schedule: lod, resolution, minibatch, learning rates (re-read every minibatch_repeats steps).
-        if state["step"] % train_cfg.minibatch_repeats == 0 or reals_iter is None:
-            if state["step"] % train_cfg.minibatch_repeats == 0:
-                state["sched_nimg"] = state["cur_nimg"]
-                lod = phase_at(config, state["sched_nimg"] / 1000).lod
-                if (state["prev_lod"] is not None and sched.reset_opt_for_new_lod
-                        and optimizer_reset_needed(state["prev_lod"], lod)):
+        if state.step % train_cfg.minibatch_repeats == 0 or reals_iter is None:
+            if state.step % train_cfg.minibatch_repeats == 0:
+                state.sched_nimg = state.cur_nimg
+                lod = phase_at(config, state.sched_nimg / 1000).lod
+                if (state.prev_lod is not None and sched.reset_opt_for_new_lod
+                        and optimizer_reset_needed(state.prev_lod, lod)):
                     trainer.reset_optimizers()
-                state["prev_lod"] = lod
-            phase = phase_at(config, state["sched_nimg"] / 1000)
+                state.prev_lod = lod
+            phase = phase_at(config, state.sched_nimg / 1000)
             if phase.minibatch % placement.num_replicas or phase.minibatch % placement.num_workers:
                 raise UserError(f"The minibatch {phase.minibatch} at {phase.resolution}x{phase.resolution} is not "
                                 f"divisible by the {placement.num_replicas} replicas; change --batch.")
-            trainer.set_lod(phase.lod)
+            if sched.progressive:
+                trainer.set_lod(phase.lod)
             trainer.set_learning_rates(phase.g_lrate, phase.d_lrate)
             key = [phase.resolution, phase.minibatch]
             if reals_iter is None or stream_key != key:
-                if state.get("stream_key") != key:
-                    state["stream_key"], state["stream_start_nimg"] = key, state["cur_nimg"]
+                if state.stream_key != key:
+                    state.stream_key, state.stream_start_nimg = key, state.cur_nimg
                 stream_key = key
                 worker_batch = phase.minibatch // placement.num_workers
                 reals_iter = open_reals(dataset, phase.resolution, worker_batch,
-                                        _stream_seed(options.seed, phase.resolution, state["stream_start_nimg"]),
+                                        _stream_seed(options.seed, phase.resolution, state.stream_start_nimg),
                                         train_cfg.mirror_augment, placement,
-                                        (state["cur_nimg"] - state["stream_start_nimg"]) // placement.num_workers)
+                                        (state.cur_nimg - state.stream_start_nimg) // placement.num_workers)
                 if chief and not real_grid_written:
                     reals, _ = _split_batch(next(iter(dataset.make_tf_dataset(
                         net.resolution, cols * rows, seed=options.seed, deterministic=True, shuffle_mb=0))))
@@ -182,73 +184,73 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                     real_grid_written = True
 
         reals, labels = _split_batch(next(reals_iter))
-        beta = gs_beta(phase.minibatch, train_cfg.g_ema_kimg, state["cur_nimg"], train_cfg.g_ema_rampup)
+        beta = gs_beta(phase.minibatch, train_cfg.g_ema_kimg, state.cur_nimg, train_cfg.g_ema_rampup)
         stats = train_step(reals, labels, tf.constant(phase.lod, tf.float32), tf.constant(beta, tf.float32),
-                           tf.constant(state["step"], tf.int64), trainer.step_phases(state["step"]))
+                           tf.constant(state.step, tf.int64), trainer.step_phases(state.step))
         stats = {k: float(v) for k, v in stats.items()}
-        state["step"] += 1
-        state["cur_nimg"] += phase.minibatch
-        reporter.progress(state["cur_nimg"], tick_start_nimg, tick_start_nimg + phase.tick_kimg * 1000, total_nimg,
-                          state["tick"] + 1)  # A bar toward the next tick, on a terminal.
+        state.step += 1
+        state.cur_nimg += phase.minibatch
+        reporter.progress(state.cur_nimg, tick_start_nimg, tick_start_nimg + phase.tick_kimg * 1000, total_nimg,
+                          state.tick + 1)  # A bar toward the next tick, on a terminal.
         skipped = stats["nonfinite/D"] > 0 or stats["nonfinite/G"] > 0
         nonfinite_run = nonfinite_run + 1 if skipped else 0
         nonfinite_tick += int(skipped)
         if nonfinite_run >= options.max_nonfinite:
             last = ckpt.list_checkpoints(run_dir)
             raise TrainingDiverged(
-                f"Training diverged at kimg {state['cur_nimg'] / 1000:.1f}: {nonfinite_run} consecutive steps had "
+                f"Training diverged at kimg {state.cur_nimg / 1000:.1f}: {nonfinite_run} consecutive steps had "
                 f"non-finite gradients and were skipped. Last good checkpoint: "
                 f"{last[-1] if last else 'none'} (resume with --resume latest, e.g. with a lower learning rate or "
                 f"--mixed-precision off).")
         tick_stats.add(stats)
 
         # End of tick: report, grid; network snapshot every snapshot_ticks ticks / snapshot_kimg.
-        done = state["cur_nimg"] >= total_nimg
-        if state["cur_nimg"] >= tick_start_nimg + phase.tick_kimg * 1000 or done:
-            state["tick"] += 1
+        done = state.cur_nimg >= total_nimg
+        if state.cur_nimg >= tick_start_nimg + phase.tick_kimg * 1000 or done:
+            state.tick += 1
             now = time.time()
             tick_time = now - tick_start_time
-            tick_nimg = state["cur_nimg"] - tick_start_nimg
-            kimg = state["cur_nimg"] / 1000
-            values = {"tick": state["tick"], "kimg": kimg, "lod": phase.lod, "resolution": phase.resolution,
+            tick_nimg = state.cur_nimg - tick_start_nimg
+            kimg = state.cur_nimg / 1000
+            values = {"tick": state.tick, "kimg": kimg, "lod": phase.lod, "resolution": phase.resolution,
                       "minibatch": phase.minibatch, "lrate/G": phase.g_lrate, "lrate/D": phase.d_lrate,
                       "time_total": now - start_time, "sec_per_tick": tick_time,
                       "sec_per_kimg": tick_time / max(tick_nimg / 1000, 1e-9),
                       "img_per_sec": tick_nimg / max(tick_time, 1e-9), "nonfinite_steps": nonfinite_tick,
                       **tick_stats.means()}
-            values["eta_sec"] = (total_nimg - state["cur_nimg"]) / max(values["img_per_sec"], 1e-9)
-            reporter.tick(values, step=state["cur_nimg"] // 1000)
-            state["time_total"] = now - start_time
+            values["eta_sec"] = (total_nimg - state.cur_nimg) / max(values["img_per_sec"], 1e-9)
+            reporter.tick(values, step=state.cur_nimg // 1000)
+            state.time_total = now - start_time
             images = trainer.snapshot_images(grid_z, grid_labels, phase.resolution)
-            reporter.image_grid("fakes", np.asarray(images, np.float32), cols, state["cur_nimg"] // 1000,
-                                run_dir / "grids" / f"fakes{state['cur_nimg'] // 1000:06d}.png")
+            reporter.image_grid("fakes", np.asarray(images, np.float32), cols, state.cur_nimg // 1000,
+                                run_dir / "grids" / f"fakes{state.cur_nimg // 1000:06d}.png")
             summary["ticks"] += 1
             snapshot = done or (
                 kimg - last_snapshot_kimg >= options.snapshot_kimg if options.snapshot_kimg
-                else state["tick"] % train_cfg.snapshot_ticks == 0)
+                else state.tick % train_cfg.snapshot_ticks == 0)
             if snapshot:
                 last_snapshot_kimg = kimg
-                state["finished"] = done
+                state.finished = done
                 # The reals stream restarts here (new seed), so resuming from this checkpoint is exact.
-                state["stream_start_nimg"], reals_iter = state["cur_nimg"], None
+                state.stream_start_nimg, reals_iter = state.cur_nimg, None
                 summary["snapshots"].append(_network_snapshot(trainer, run_dir, state, options, dataset, phase,
                                                               chief, reporter, save_keras, save_saved_model))
-            tick_stats, tick_start_nimg, tick_start_time, nonfinite_tick = TickStats(), state["cur_nimg"], time.time(), 0
+            tick_stats, tick_start_nimg, tick_start_time, nonfinite_tick = TickStats(), state.cur_nimg, time.time(), 0
 
-    summary.update(state=state, run_dir=str(run_dir))
+    summary.update(state=state.to_dict(), run_dir=str(run_dir))
     return summary
 
 
 def _network_snapshot(trainer, run_dir, state, options, dataset, phase, chief, reporter, save_keras,
                       save_saved_model) -> dict[str, Any]:
     """Checkpoint, exports and metrics; skipped (with a message) if any weight is non-finite."""
-    kimg = state["cur_nimg"] // 1000
+    kimg = state.cur_nimg // 1000
     if not chief:
         return {"kimg": kimg}
     if not _all_finite(trainer.G.weights + trainer.D.weights + trainer.Gs.weights):
         print(f"Not writing the snapshot at kimg {kimg}: the networks hold non-finite values.", flush=True)
         return {"kimg": kimg, "skipped": True}
-    path = ckpt.save_checkpoint(trainer, run_dir, dict(state), keep=options.keep_checkpoints)
+    path = ckpt.save_checkpoint(trainer, run_dir, state.to_dict(), keep=options.keep_checkpoints)
     exports = [str(save_keras(trainer.Gs, run_dir / f"network-snapshot-{kimg:06d}.keras"))]
     if options.export_savedmodel:
         exports.append(str(save_saved_model(trainer.Gs, run_dir / "saved_model")))
@@ -278,21 +280,6 @@ def _flatten(d: dict, prefix: str = "") -> dict:
         else:
             out[f"{prefix}{k}"] = v
     return out
-
-
-def _resolve_resume(resume: str, run_dir: Path) -> Path:
-    if resume == "latest":
-        found = ckpt.list_checkpoints(run_dir)
-        if not found:
-            raise UserError(f"--resume latest: no complete checkpoint in {run_dir / 'checkpoints'}")
-        return found[-1]
-    path = Path(resume)
-    if (path / "meta.json").is_file():
-        return path
-    found = ckpt.list_checkpoints(path)
-    if found:
-        return found[-1]
-    raise UserError(f"--resume {resume}: not a checkpoint directory nor a run directory with checkpoints")
 
 
 def write_options(run_dir: Path, config: Config, options: RunOptions) -> None:

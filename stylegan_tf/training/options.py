@@ -1,4 +1,6 @@
-"""Run options: how one training run executes (not what it trains, which is the `Config`)."""
+"""Run options: how one training run executes (not what it trains, which is the `Config`).
+
+Free of TensorFlow and Keras: command lines and tools import it to validate options."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from typing import Any, Optional
 
 from stylegan_tf.errors import UserError
 from stylegan_tf.training.distribute import STRATEGIES
-from stylegan_tf.training.trainer import MIXED_PRECISION
+
+# --mixed-precision -> the Keras dtype policy of G, D and Gs.
+MIXED_PRECISION = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfloat16"}
 
 
 @dataclass(frozen=True)

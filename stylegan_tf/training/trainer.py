@@ -1,27 +1,35 @@
-"""The training model: G, D, the EMA generator Gs, two optimizers and the custom `train_step`.
+"""The training model every family shares: G, D, the EMA generator Gs, two optimizers, the draws.
 
-One `train_step` is one official iteration (NVlabs/stylegan `training_loop.py`, with
-`D_repeats=1`): a D step (with R1 or WGAN-GP), the Gs moving-average update, then a
-G step. The loop in `stylegan_tf.training.loop` calls it through
-`strategy.run` inside a `tf.function`, one trace per resolution.
+    trainer = Trainer(config, seed=0)       # the family's loss from the registry (config.network.family)
+    stats = trainer.iteration(reals, labels, lod, gs_beta, step, trainer.step_phases(step))
 
-Randomness is stateless: every random tensor of a step (latents, style-mixing draws,
-noise maps, WGAN-GP mixing factors) is drawn from `(seed, step)` for the whole global
-batch, and each replica takes its strided share of it, as it does of the reals. So a
-resumed run continues exactly, and a step on several replicas is the step on one
-device at the same global batch (with minibatch-stddev groups inside each replica,
-as in the official multi-GPU code).
+One iteration runs the phases of the family's loss (`stylegan_tf.training.phases`): v1 "D", "G"
+(with the Gs update between them, as the official v1 loop); StyleGAN2/3 "Gmain", "Greg", "Dmain",
+"Dreg" (the regularisers lazy) then Gs. Each phase is one optimizer step of its network; a
+parameter outside the phase's graph gets a zero gradient, as in the official code (so Adam still
+decays its second moment). The training loop calls `iteration` under `strategy.run` in one
+`tf.function` per phase tuple; Keras' `fit()` calls `train_step(data)` (every family).
 
-State kept on replicas is changed only in cross-replica context (`merge_call`):
-`w_avg` (`w_avg <- lerp(mean w, w_avg, 0.995)` with the mean over the global batch,
-at every training forward of G, as the official graph does) and Gs
-(`Gs <- lerp(G, Gs, beta)` for trainables, copies of the non-trainable state).
+Randomness: every random tensor is a named draw of the global batch from `self.draws`
+(`stylegan_tf.training.draws`: by default stateless, keyed by (seed, iteration, name)); each
+replica takes its strided share of it, as of the reals. So a resumed run continues exactly, a
+step on several replicas is the step on one device at the same global batch (minibatch-stddev
+groups inside each replica, as the official multi-GPU code), and an iteration can be replayed
+from given draws (`GivenDraws`).
 
-Discriminator augmentation (StyleGAN2-ADA, `config.augment`): every image D sees (reals, fakes,
-the R1 reals, the G step's fakes) goes through `augment_pipe` (`augmented_D`), drawn like the other
-random tensors for the global batch; R1 takes the gradient with respect to the un-augmented reals,
-through the augmentation, as official. The ADA statistics are summed over replicas and p is
-adjusted in cross-replica context (`_update_augment`); p lives in `augment_state` (checkpointed).
+Labels: reals come with the dataset's labels; the fakes' labels are drawn from the dataset's
+labels (`set_label_pool`) independently per phase, as official v1 (`get_random_labels_tf`) and
+ADA (`gen_c`).
+
+State kept on replicas changes only in cross-replica context (`merge_call`): `w_avg`
+(`lerp(mean w, w_avg, w_avg_beta)` over the global batch), Gs (`lerp(G, Gs, beta)` for
+trainables, copies of the rest), ADA's p (from sign(D(reals)) of every D phase on the reals,
+summed over replicas), and the family's state (StyleGAN2's pl_mean).
+
+Optimizers: Adam (beta1 0, beta2 0.99, eps 1e-8; `OptimizerConfig.epsilon_form` chooses the
+TF or torch form, `training.adam`), lr, beta1 and beta2 adjusted by the lazy ratio c, in a
+`LossScaleOptimizer`: dynamic scaling for float16; for float32/bfloat16 a fixed scale of 1 that
+only skips non-finite steps (the loop counts them).
 """
 
 from __future__ import annotations
@@ -29,18 +37,16 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from stylegan_tf import families, losses
+from stylegan_tf import families
 from stylegan_tf.augment.adaptive import AugmentState
 from stylegan_tf.augment.pipeline import AugmentPipe, share_params
 from stylegan_tf.config import Config
-from stylegan_tf.networks.layers import downsample_box, upsample_nearest
-
-MIXED_PRECISION = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfloat16"}
-
-# Sub-stream ids of the stateless random keys of one step.
-_D_Z, _D_MIX, _D_NOISE, _D_GP = 1, 2, 3, 4
-_G_Z, _G_MIX, _G_NOISE = 11, 12, 13
-_D_AUG, _G_AUG = 5, 14  # ADA augmentation of the D inputs of the D step / the G step (one sub-key per D call).
+from stylegan_tf.errors import UserError
+from stylegan_tf.schedule import gs_beta as ema_beta
+from stylegan_tf.training.adam import make_adam
+from stylegan_tf.training.draws import StatelessDraws
+from stylegan_tf.training.options import MIXED_PRECISION
+from stylegan_tf.training.phases import phase_network
 
 
 def _state_pairs(target, source):
@@ -52,294 +58,314 @@ def _state_pairs(target, source):
 
 
 def _apply(optimizer, grads, variables):
-    """Applies the gradients that exist: blocks above the current resolution get none and stay
-    untouched (the official code's zero gradients leave them unchanged too, with beta1 = 0).
-    Returns whether all gradients were finite (a non-finite step is skipped by the optimizer)."""
-    pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
-    grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
+    """Applies one phase's gradients, zeros for the variables outside its graph (official: every
+    parameter gets a gradient). Returns whether all were finite (a non-finite step is skipped)."""
+    grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
     finite = optimizer.check_finite(grads)
     optimizer.apply(grads, variables)
     return finite
 
 
-def fade_reals(reals, lod):
-    """Official `process_reals` fade: blend with the 2x2-averaged copy by lod - floor(lod)."""
-    t = tf.cast(lod - tf.floor(lod), reals.dtype)
-    return reals + (upsample_nearest(downsample_box(reals)) - reals) * t
+def _local(value):
+    """A value given to `merge_call`: the first replica's (the values are equal on all)."""
+    strategy = tf.distribute.get_strategy()
+    return strategy.experimental_local_results(value)[0] if hasattr(value, "values") else value
 
 
-class StyleGANTrainer(keras.Model):
-    """G, D, Gs and their optimizers; `train_step` runs one D + G iteration.
+class Iteration:
+    """One replica's view of one iteration: what the family's loss computes its phases from.
+
+    Attributes: trainer, reals, labels (this replica's share), step, global_batch, lod.
+    """
+
+    def __init__(self, trainer, reals, labels, step, global_batch: int, lod=0.0):
+        self.trainer, self.reals, self.labels, self.step = trainer, reals, labels, step
+        self.global_batch, self.lod = int(global_batch), lod
+        self.real_scores: list = []       # sign(D(reals)) inputs of ADA's heuristic, per D phase on reals
+        self._d_calls: dict[str, int] = {}
+
+    @property
+    def config(self) -> Config:
+        return self.trainer.experiment
+
+    @property
+    def replicas(self) -> int:
+        ctx = tf.distribute.get_replica_context()
+        return ctx.num_replicas_in_sync if ctx is not None else 1
+
+    @property
+    def resolution(self) -> int:
+        return int(self.reals.shape[1]) if self.reals is not None else self.config.network.resolution
+
+    # Draws of the global batch, this replica's share ---------------------------------------
+    def share(self, tensor, batch: int):
+        """This replica's strided share of a global-batch tensor: rows r, r + R, r + 2R, ..."""
+        replicas = self.replicas
+        if replicas == 1:
+            return tensor
+        rid = tf.distribute.get_replica_context().replica_id_in_sync_group
+        shaped = tf.reshape(tensor, [batch // replicas, replicas] + tensor.shape[1:].as_list())
+        return tf.gather(shaped, rid, axis=1)
+
+    def normal(self, name: str, batch: int, shape):
+        return self.share(self.trainer.draws.normal(self.step, name, [batch] + list(shape)), batch)
+
+    def uniform(self, name: str, batch: int, shape):
+        return self.share(self.trainer.draws.uniform(self.step, name, [batch] + list(shape)), batch)
+
+    def fake_labels(self, phase: str, batch: int):
+        """Labels of `batch` (global) fakes of a phase, drawn from the dataset's labels; None if unconditional."""
+        if not self.config.network.label_size:
+            return None
+        pool = self.trainer.label_pool
+        if pool is None:
+            raise UserError("Conditional training draws the labels of the fakes from the dataset's labels: call "
+                            "trainer.set_label_pool(dataset.labels) first (the training loop does).")
+        index = self.trainer.draws.indices(self.step, f"{phase}/c", batch, int(pool.shape[0]))
+        return self.share(tf.gather(pool, index), batch)
+
+    # G ---------------------------------------------------------------------------------
+    def fake_w(self, phase: str, batch: int, labels):
+        """w of `batch` (global) fakes with style-mixing regularisation, and the mean of w[:, 0]."""
+        G, net = self.trainer.G, self.config.network
+        w = G.mapping(self.normal(f"{phase}/z", batch, [net.latent_size]), labels)
+        w_mean = tf.reduce_mean(w[:, 0], axis=0)
+        if net.style_mixing_prob > 0:
+            layers = G.active_layers(self.resolution)
+            crossover = self.trainer.draws.crossover(self.step, f"{phase}/crossover", net.style_mixing_prob, layers)
+            w = G.mix_at(w, G.mapping(self.normal(f"{phase}/mix_z", batch, [net.latent_size]), labels), crossover)
+        return w, w_mean
+
+    def noise(self, phase: str, batch: int):
+        """The per-layer noise maps of one G forward (None for families without noise inputs)."""
+        if not families.get(self.config.network.family).noise_inputs:
+            return None
+        shapes = self.trainer.G.synthesis_network.noise_shapes(self.resolution)
+        return [self.normal(f"{phase}/noise{i}", batch, [h, w, 1]) for i, (h, w) in enumerate(shapes)]
+
+    def fakes(self, phase: str, batch: int | None = None, labels=None):
+        """(images, labels) of `batch` (default: the global minibatch) fakes of a phase, with the given
+        labels (this replica's) or labels drawn from the dataset's; G's tracked statistics move if the
+        phase is one of the loss's `ema_phases`."""
+        batch = self.global_batch if batch is None else batch
+        labels = self.fake_labels(phase, batch) if labels is None else labels
+        w, w_mean = self.fake_w(phase, batch, labels)
+        update = phase in self.trainer.loss.ema_phases
+        images = self.trainer.loss.synthesize(self.trainer.G, w, self.noise(phase, batch), self, update)
+        if update:
+            self.update_w_avg(w_mean)
+        return images, labels
+
+    # D -----------------------------------------------------------------------------------
+    def augment(self, images, phase: str):
+        """The images as D sees them in a phase: the ADA pipeline at this step's p, the k-th call
+        of the phase drawing `<phase>/aug<k>` for the global batch (the identity without ADA)."""
+        trainer = self.trainer
+        if trainer.augment_pipe is None:
+            return images
+        k = self._d_calls.get(phase, 0)
+        self._d_calls[phase] = k + 1
+        batch = int(images.shape[0]) * self.replicas
+        _, height, width, channels = (int(d) for d in images.shape)
+        params = trainer.draws.augment(self.step, f"{phase}/aug{k}", trainer.augment_pipe, batch,
+                                       trainer.augment_state.current_p(), height, width, channels)
+        return trainer.augment_pipe.apply(images, share_params(params, lambda v: self.share(v, batch)))
+
+    def scores(self, images, labels):
+        """D(images) as float32 [N]."""
+        return tf.cast(tf.reshape(self.trainer.D(images, labels), [-1]), tf.float32)
+
+    def D(self, phase: str):
+        """D as a phase's loss sees it: `D(images, labels)` -> scores, through the family's `run_D`."""
+        return lambda images, labels=None: self.trainer.loss.run_D(self, phase, images, labels)
+
+    def count_real_signs(self, scores):
+        """Adds D(reals) scores of a phase to ADA's overfitting heuristic (official: every D phase on reals)."""
+        self.real_scores.append(tf.stop_gradient(scores))
+
+    # Cross-replica ------------------------------------------------------------------------
+    def mean(self, value):
+        """Mean of a per-replica tensor's mean over all replicas (no gradient)."""
+        ctx = tf.distribute.get_replica_context()
+        return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, tf.stop_gradient(tf.reduce_mean(value)))
+
+    def average(self, per_sample, batch: int | None = None):
+        """A per-sample loss averaged over the global batch (summed over replicas: the global mean)."""
+        return tf.nn.compute_average_loss(per_sample, global_batch_size=batch or self.global_batch)
+
+    def assign(self, variables, values):
+        """Sets state variables in cross-replica context to values equal on every replica; a
+        non-finite value (a float16 overflow, in a step the optimizer skips) leaves its variable."""
+        def merge(strategy, *values):
+            for variable, value in zip(variables, values):
+                value = strategy.experimental_local_results(value)[0]
+                variable.assign(tf.where(tf.math.is_finite(value), value, variable))
+
+        tf.distribute.get_replica_context().merge_call(merge, args=tuple(values))
+
+    def update_w_avg(self, w_mean):
+        """w_avg <- lerp(mean w over the global batch, w_avg, w_avg_beta) (official dlatent_avg tracking)."""
+        G, beta = self.trainer.G, self.config.network.w_avg_beta
+
+        def merge(strategy, value):
+            mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            G.w_avg.assign(mean + (G.w_avg - mean) * beta)
+
+        if beta < 1.0:
+            tf.distribute.get_replica_context().merge_call(merge, args=(w_mean,))
+
+
+class Trainer(keras.Model):
+    """G, D, Gs, their optimizers and the family's loss; `iteration` runs one training iteration.
 
     Args:
-        config: the experiment `Config`.
+        config: the experiment `Config` (its network family names the networks and the loss).
         seed: int. Base seed of every random draw in training.
         mixed_precision: "off", "fp16" (loss scaling on each network) or "bf16".
         num_workers: int. Workers of a multi-worker strategy (the reals batch each
-            worker passes to `train_step` is its share of the global batch).
-
-    Both optimizers are Adam (beta1 0, beta2 0.99, eps 1e-8) wrapped in a
-    `LossScaleOptimizer`: dynamic scaling for float16; for float32/bfloat16 a fixed
-    scale of 1 that only skips non-finite steps (they are counted).
+            worker passes to `iteration` is its share of the global batch).
+        draws: the random source (`stylegan_tf.training.draws`); default `StatelessDraws(seed)`.
     """
 
     def __init__(self, config: Config, seed: int = 0, mixed_precision: str = "off", num_workers: int = 1,
-                 **kwargs):
+                 draws=None, **kwargs):
         super().__init__(**kwargs)
+        config.validate()
         self.experiment = config
         self.seed = int(seed)
         self.mixed_precision = mixed_precision
         self.num_workers = int(num_workers)
-        net = config.network
+        self.draws = draws if draws is not None else StatelessDraws(seed)
+        family = families.get(config.network.family)
+        self.loss = family.loss_class()(config)
         policy = MIXED_PRECISION[mixed_precision]
-        self.G = families.build_generator(net, name="G", dtype=policy)
-        self.D = families.build_discriminator(net, name="D", dtype=policy)
-        self.Gs = families.build_generator(net, name="Gs", dtype=policy)
+        self.G = families.build_generator(config.network, name="G", dtype=policy)
+        self.D = families.build_discriminator(config.network, name="D", dtype=policy)
+        self.Gs = families.build_generator(config.network, name="Gs", dtype=policy)
         for target, source in sum(_state_pairs(self.Gs, self.G), []):
             target.assign(source)
-        self.g_opt = self._make_optimizer("g_opt", config.schedule.g_lrate_base, self.lazy_ratio("G"))
-        self.d_opt = self._make_optimizer("d_opt", config.schedule.d_lrate_base, self.lazy_ratio("D"))
+        self.g_opt = self._make_optimizer("g_opt", config.schedule.g_lrate_base, self.loss.lazy_ratio("G"))
+        self.d_opt = self._make_optimizer("d_opt", config.schedule.d_lrate_base, self.loss.lazy_ratio("D"))
         aug = config.augment
         self.augment_pipe = None if aug.mode == "noaug" else AugmentPipe(aug.pipe, name="augment_pipe")
         self.augment_state = AugmentState.from_augment_config(aug, name="augment_state")
         self.augment_state.build()
+        self.loss.build(self)
+        self.iteration_counter = self.add_weight(name="iteration_counter", shape=(), dtype="int64",
+                                                 initializer="zeros", trainable=False)
+        self.label_pool = None
         self.built = True
 
-    def lazy_ratio(self, network: str) -> float:
-        """Minibatch ratio c of lazy regularisation for "G" or "D": Adam runs with lr * c,
-        beta1 ** c, beta2 ** c (StyleGAN2). 1 here: v1 regularises in every step."""
-        return 1.0
-
+    # Set-up -----------------------------------------------------------------------------
     def _make_optimizer(self, name, learning_rate, ratio=1.0):
         o = self.experiment.optimizer
-        adam = keras.optimizers.Adam(learning_rate=learning_rate * ratio, beta_1=o.beta_1**ratio,
-                                     beta_2=o.beta_2**ratio, epsilon=o.epsilon, name=f"{name}_adam")
+        adam = make_adam(o.epsilon_form, learning_rate * ratio, o.beta_1**ratio, o.beta_2**ratio, o.epsilon,
+                         f"{name}_adam")
+        return self._wrap(adam, name)
+
+    def _wrap(self, optimizer, name):
         if self.mixed_precision == "fp16":
-            return keras.optimizers.LossScaleOptimizer(adam, name=name)
-        return keras.optimizers.LossScaleOptimizer(adam, initial_scale=1.0, dynamic_growth_steps=2**30, name=name)
+            return keras.optimizers.LossScaleOptimizer(optimizer, name=name)
+        return keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=1.0, dynamic_growth_steps=2**30,
+                                                   name=name)
 
     def build_optimizers(self):
         """Creates the optimizer variables (call inside `strategy.scope()`, before the first step)."""
         self.g_opt.build(self.G.trainable_variables)
         self.d_opt.build(self.D.trainable_variables)
 
+    def set_label_pool(self, labels):
+        """The dataset's labels [M, label_size]: the fakes' labels are drawn from them."""
+        self.label_pool = None if labels is None else tf.constant(labels, tf.float32)
+
     def reset_optimizers(self):
-        """Zeroes Adam's moments and step count (official `reset_optimizer_state`); loss scales are kept."""
+        """Zeroes Adam's moments and step count (official `reset_optimizer_state`); learning rates and
+        loss scales are kept."""
         for opt in (self.g_opt, self.d_opt):
-            for v in opt.inner_optimizer.variables:
+            inner = opt.inner_optimizer
+            for v in [inner.iterations, *inner._momentums, *inner._velocities]:
                 v.assign(tf.zeros_like(v))
 
     def set_lod(self, lod: float):
-        """Sets the level of detail of G, D and Gs (the fade-in of the newest block)."""
+        """Sets the level of detail of G, D and Gs (progressive growing: the fade-in of the newest block)."""
         for net in (self.G, self.D, self.Gs):
             net.lod.assign(lod)
 
     def set_learning_rates(self, g_lrate: float, d_lrate: float):
-        """The schedule's learning rates, times the lazy-regularisation ratios (`lazy_ratio`)."""
-        self.g_opt.learning_rate = g_lrate * self.lazy_ratio("G")
-        self.d_opt.learning_rate = d_lrate * self.lazy_ratio("D")
+        """The schedule's learning rates, times the lazy-regularisation ratios."""
+        self.g_opt.learning_rate = g_lrate * self.loss.lazy_ratio("G")
+        self.d_opt.learning_rate = d_lrate * self.loss.lazy_ratio("D")
 
     def checkpoint_variables(self) -> dict[str, list]:
-        """The variables a training checkpoint holds, by group, in a stable order."""
+        """The variables a training checkpoint holds, by group, in a stable order ("state": the family's
+        state, then the iteration counter of the `fit()` path)."""
         return {"G": list(self.G.weights), "D": list(self.D.weights), "Gs": list(self.Gs.weights),
                 "g_opt": list(self.g_opt.variables), "d_opt": list(self.d_opt.variables),
-                "augment": list(self.augment_state.weights)}
+                "augment": list(self.augment_state.weights),
+                "state": [*self.loss.state_variables(), self.iteration_counter]}
 
-    def step_phases(self, step: int) -> tuple:
-        """The static (Python) phase key of iteration `step`: the loop traces one step function
-        per key. v1 runs the same phases in every iteration: ()."""
-        return ()
+    def step_phases(self, step: int) -> tuple[str, ...]:
+        """The static phase names of iteration `step` (one trace per distinct tuple)."""
+        return tuple(self.loss.phases(int(step)))
 
     def snapshot_images(self, z, labels, resolution):
-        """Gs images of the snapshot grids (no truncation, fixed noise), upsampled to full size."""
-        return self.Gs(z, labels, truncation_psi=1.0, noise_mode="const", resolution=resolution, full_size=True)
+        """Gs images of the snapshot grids (no truncation, fixed noise) at the training resolution."""
+        return self.Gs(z, labels, truncation_psi=1.0, noise_mode="const", **self.loss.snapshot_kwargs(resolution))
 
-    # Random draws ---------------------------------------------------------------------
-    def _random(self, step, stream):
-        """Stateless key for (seed, step, stream)."""
-        key = tf.random.experimental.stateless_fold_in(tf.constant([self.seed, 0], tf.int64), step)
-        return tf.random.experimental.stateless_fold_in(key, stream)
-
-    def _share(self, tensor, batch):
-        """This replica's strided share of a global-batch tensor: rows r, r + R, r + 2R, ..."""
+    def context(self, reals=None, labels=None, step=0, global_batch: int | None = None, lod=0.0) -> Iteration:
+        """An `Iteration` on given reals (this replica's), e.g. to evaluate one phase's objective."""
         ctx = tf.distribute.get_replica_context()
-        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
-        if replicas == 1:
-            return tensor
-        rid = ctx.replica_id_in_sync_group
-        shaped = tf.reshape(tensor, [batch // replicas, replicas] + tensor.shape[1:].as_list())
-        return tf.gather(shaped, rid, axis=1)
-
-    def _global_normal(self, key, global_batch, shape):
-        return self._share(tf.random.stateless_normal([global_batch] + list(shape), seed=key), global_batch)
-
-    def _fake_w(self, step, streams, labels, global_batch, resolution):
-        """Latents -> w for one forward of G in training, with style-mixing regularisation."""
-        z_stream, mix_stream = streams
-        latent = self.experiment.network.latent_size
-        w = self.G.mapping(self._global_normal(self._random(step, z_stream), global_batch, [latent]), labels)
-        w_mean = tf.reduce_mean(w[:, 0], axis=0)
-        prob = self.experiment.network.style_mixing_prob
-        if prob > 0:
-            key = self._random(step, mix_stream)
-            z2 = self._global_normal(tf.random.experimental.stateless_fold_in(key, 0), global_batch, [latent])
-            cur_layers = self.G.active_layers(resolution)
-            u = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(key, 1))
-            k = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(key, 2), minval=1,
-                                            maxval=max(cur_layers, 2), dtype=tf.int32)
-            crossover = tf.where(u < prob, k, cur_layers)
-            w = self.G.mix_at(w, self.G.mapping(z2, labels), crossover)
-        return w, w_mean
-
-    def _noise(self, step, stream, global_batch, resolution):
-        """This replica's share of the per-layer noise maps of one G forward."""
-        key = self._random(step, stream)
-        return [self._global_normal(tf.random.experimental.stateless_fold_in(key, i), global_batch, [h, w_, 1])
-                for i, (h, w_) in enumerate(self._noise_shapes(resolution))]
-
-    def _noise_shapes(self, resolution):
-        return self.G.synthesis_network.noise_shapes(resolution)
-
-    def _synthesize(self, w, noise, resolution):
-        """G's synthesis in training, at the current resolution."""
-        return self.G.synthesis(w, resolution=resolution, noise=noise)
-
-    def _fakes(self, step, streams, labels, global_batch, resolution, **synthesis_kwargs):
-        w, w_mean = self._fake_w(step, streams[:2], labels, global_batch, resolution)
-        noise = self._noise(step, streams[2], global_batch, resolution)
-        return self._synthesize(w, noise, resolution, **synthesis_kwargs), w_mean
-
-    # Cross-replica state updates --------------------------------------------------------
-    def _update_w_avg(self, w_mean):
-        beta = self.experiment.network.w_avg_beta
-
-        def merge(strategy, value):
-            mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
-            self.G.w_avg.assign(mean + (self.G.w_avg - mean) * beta)
-
-        if beta < 1.0:
-            tf.distribute.get_replica_context().merge_call(merge, args=(w_mean,))
-
-    def _update_gs(self, beta):
-        def merge(strategy, beta):
-            beta = strategy.experimental_local_results(beta)[0] if hasattr(beta, "values") else beta
-            trainable, other = _state_pairs(self.Gs, self.G)
-            for target, source in trainable:
-                target.assign(source + (target - source) * beta)
-            for target, source in other:
-                target.assign(source)
-
-        tf.distribute.get_replica_context().merge_call(merge, args=(beta,))
-
-    # Discriminator augmentation (ADA) -------------------------------------------------------
-    def _augment(self, images, step, stream, index=0):
-        """The images as D sees them: the ADA pipeline with this step's p (the identity when
-        augment.mode is noaug), its parameters drawn for the global batch from
-        (seed, step, stream, index), this replica's share applied."""
-        if self.augment_pipe is None:
-            return images
-        ctx = tf.distribute.get_replica_context()
-        global_batch = int(images.shape[0]) * (ctx.num_replicas_in_sync if ctx is not None else 1)
-        key = tf.random.experimental.stateless_fold_in(self._random(step, stream), index)
-        _, height, width, channels = (int(d) for d in images.shape)
-        params = self.augment_pipe.sample(key, global_batch, self.augment_state.current_p(), height, width,
-                                          channels)
-        return self.augment_pipe.apply(images, share_params(params, lambda v: self._share(v, global_batch)))
-
-    def augmented_D(self, step, stream):
-        """D behind the augmentation, for the losses: its n-th call augments with sub-key n. D itself
-        when augment.mode is noaug."""
-        return self.D if self.augment_pipe is None else _AugmentedD(self, step, stream)
-
-    def _update_augment(self, real_scores, step, global_batch):
-        """Adds sign(D(reals)) of this step to the heuristic (summed over replicas) and, every
-        `augment.interval` steps, moves p (ada); returns the step's augmentation statistics."""
-        signs = tf.stack([tf.reduce_sum(tf.sign(real_scores)), tf.cast(tf.size(real_scores), tf.float32)])
-
-        def merge(strategy, signs, step):
-            total = strategy.reduce(tf.distribute.ReduceOp.SUM, signs, axis=None)
-            step = strategy.experimental_local_results(step)[0] if hasattr(step, "values") else step
-            self.augment_state.update(total[0], total[1], step, global_batch)
-
-        tf.distribute.get_replica_context().merge_call(merge, args=(signs, step))
-        return {"augment/p": self.augment_state.current_p(), "augment/rt": tf.identity(self.augment_state.rt),
-                "augment/signs_real": signs[0] / signs[1]}
+        batch = global_batch or int(reals.shape[0]) * (ctx.num_replicas_in_sync if ctx is not None else 1)
+        return Iteration(self, reals, labels, tf.cast(step, tf.int64), batch, lod)
 
     # The iteration ------------------------------------------------------------------------
-    def train_step(self, reals, labels, lod, gs_beta, step):
-        """`iteration` under its former name (v1 only: the families with a Keras `fit()` path
-        use `train_step(data)` for that)."""
-        return self.iteration(reals, labels, lod, gs_beta, step)
-
-    def iteration(self, reals, labels, lod, gs_beta, step, phases=()):
-        """One D step, the Gs update and one G step (per replica): what the loop calls.
+    def iteration(self, reals, labels, lod, gs_beta, step, phases=None):
+        """One iteration on this worker's batch (per replica): what the training loop calls.
 
         Args:
             reals: this worker's reals [B_worker, H, W, C] float in [-1, 1]; H sets the resolution.
             labels: [B_worker, label_size] one-hot, or None.
-            lod: scalar float32 level of detail, for the fade of the reals; the networks read
-                their own `lod` variables, which the loop sets (`set_lod`).
+            lod: scalar float32 level of detail (v1's fade of the reals; the networks read their
+                own `lod` variables, which the loop sets with `set_lod`).
             gs_beta: scalar float32 EMA decay of Gs for this minibatch.
             step: scalar int64 iteration index (keys the random draws).
-            phases: `step_phases(step)` (unused: the same every iteration).
+            phases: `step_phases(step)`.
         Returns:
-            dict of per-replica scalar statistics.
+            dict of per-replica scalar statistics (the loop averages them over replicas).
         """
-        ctx = tf.distribute.get_replica_context()
-        replicas = ctx.num_replicas_in_sync
         worker_batch = int(reals.shape[0])
-        global_batch = worker_batch * self.num_workers
-        resolution = int(reals.shape[1])
-        loss_cfg = self.experiment.loss
         reals = self._share_worker(reals, worker_batch)
         labels = None if labels is None else self._share_worker(labels, worker_batch)
-        reals = fade_reals(reals, lod)
+        if phases is None:
+            raise UserError("Trainer.iteration needs phases=trainer.step_phases(step) (static Python values).")
+        it = Iteration(self, reals, labels, step, worker_batch * self.num_workers, lod)
+        return self._run(it, gs_beta, tuple(phases))
 
-        # D step.
-        fakes, w_mean_d = self._fakes(step, (_D_Z, _D_MIX, _D_NOISE), labels, global_batch, resolution)
-        d_seen = self.augmented_D(step, _D_AUG)
-        with tf.GradientTape() as tape:
-            scale = self.d_opt.dynamic_scale
-            if loss_cfg.d_loss == "logistic_r1":
-                d_loss, d_stats = losses.d_logistic_r1(d_seen, reals, fakes, labels, loss_cfg.r1_gamma, scale)
-            else:
-                mix = tf.random.stateless_uniform([global_batch, 1, 1, 1], self._random(step, _D_GP))
-                d_loss, d_stats = losses.d_wgan_gp(d_seen, reals, fakes, labels, self._share(mix, global_batch),
-                                                   loss_cfg.wgan_lambda, loss_cfg.wgan_epsilon,
-                                                   loss_cfg.wgan_target, scale)
-            d_avg = tf.nn.compute_average_loss(d_loss, global_batch_size=global_batch)
-            d_scaled = self.d_opt.scale_loss(d_avg)
-        d_finite = _apply(self.d_opt, tape.gradient(d_scaled, self.D.trainable_variables),
-                          self.D.trainable_variables)
-        self._update_w_avg(w_mean_d)
-        self._update_gs(gs_beta)
-
-        # G step.
-        g_seen = self.augmented_D(step, _G_AUG)
-        with tf.GradientTape() as tape:
-            fakes, w_mean_g = self._fakes(step, (_G_Z, _G_MIX, _G_NOISE), labels, global_batch, resolution)
-            if loss_cfg.g_loss == "logistic_ns":
-                g_loss, g_stats = losses.g_logistic_ns(g_seen, fakes, labels)
-            else:
-                g_loss, g_stats = losses.g_wgan(g_seen, fakes, labels)
-            g_avg = tf.nn.compute_average_loss(g_loss, global_batch_size=global_batch)
-            g_scaled = self.g_opt.scale_loss(g_avg)
-        g_finite = _apply(self.g_opt, tape.gradient(g_scaled, self.G.trainable_variables),
-                          self.G.trainable_variables)
-        self._update_w_avg(w_mean_g)
-
-        # Per-replica means; the loop averages them over replicas.
-        stats = {"loss/D": d_avg * replicas, "loss/G": g_avg * replicas,
-                 "scores/real": tf.reduce_mean(d_stats["real_scores"]),
-                 "scores/fake": tf.reduce_mean(d_stats["fake_scores"]),
-                 "nonfinite/D": 1.0 - tf.cast(d_finite, tf.float32),
-                 "nonfinite/G": 1.0 - tf.cast(g_finite, tf.float32),
-                 "loss_scale/D": tf.identity(self.d_opt.dynamic_scale),
-                 "loss_scale/G": tf.identity(self.g_opt.dynamic_scale)}
-        for name in ("r1_penalty", "gradient_penalty"):
-            if name in d_stats:
-                stats[f"loss/{name}"] = tf.reduce_mean(d_stats[name])
-        stats.update(self._update_augment(d_stats["real_scores"], step, global_batch))
+    def _run(self, it: Iteration, gs_beta, phases):
+        it.reals = self.loss.prepare_reals(it.reals, it.lod)
+        nets = {"G": (self.G, self.g_opt), "D": (self.D, self.d_opt)}
+        finite = {"G": tf.constant(True), "D": tf.constant(True)}
+        stats = {}
+        for phase in phases:
+            net = phase_network(phase)
+            model, opt = nets[net]
+            variables = model.trainable_variables
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch([v.value for v in variables])
+                loss, phase_stats = self.loss.objective(phase, it)
+                scaled = opt.scale_loss(loss)
+            finite[net] = tf.logical_and(finite[net], _apply(opt, tape.gradient(scaled, variables), variables))
+            stats.update(phase_stats)
+            if phase == self.loss.gs_after:
+                self._update_gs(gs_beta)
+        if self.loss.gs_after not in phases:
+            self._update_gs(gs_beta)
+        stats.update(self.loss.iteration_stats(it))
+        stats.update({"nonfinite/G": 1.0 - tf.cast(finite["G"], tf.float32),
+                      "nonfinite/D": 1.0 - tf.cast(finite["D"], tf.float32),
+                      "loss_scale/G": tf.identity(self.g_opt.dynamic_scale),
+                      "loss_scale/D": tf.identity(self.d_opt.dynamic_scale)})
+        stats.update(self._update_augment(it))
         return stats
 
     def _share_worker(self, tensor, worker_batch):
@@ -352,14 +378,81 @@ class StyleGANTrainer(keras.Model):
         shaped = tf.reshape(tensor, [worker_batch // local, local] + tensor.shape[1:].as_list())
         return tf.gather(shaped, rid, axis=1)
 
+    # Cross-replica state updates --------------------------------------------------------
+    def _update_gs(self, beta):
+        def merge(strategy, beta):
+            beta = _local(beta)
+            trainable, other = _state_pairs(self.Gs, self.G)
+            for target, source in trainable:
+                target.assign(source + (target - source) * beta)
+            for target, source in other:
+                target.assign(source)
 
-class _AugmentedD:
-    """D(augment(images), labels) for the losses; the n-th call uses the n-th sub-key of its stream."""
+        tf.distribute.get_replica_context().merge_call(merge, args=(beta,))
 
-    def __init__(self, trainer, step, stream):
-        self.trainer, self.step, self.stream, self.calls = trainer, step, stream, 0
+    def _update_augment(self, it: Iteration):
+        """Adds sign(D(reals)) of this iteration's D phases to ADA's heuristic (summed over replicas)
+        and, every `augment.interval` steps, moves p; returns the augmentation statistics."""
+        scores = tf.concat(it.real_scores, 0) if it.real_scores else tf.zeros([0])
+        signs = tf.stack([tf.reduce_sum(tf.sign(scores)), tf.cast(tf.size(scores), tf.float32)])
 
-    def __call__(self, images, labels=None, **kwargs):
-        images = self.trainer._augment(images, self.step, self.stream, self.calls)
-        self.calls += 1
-        return self.trainer.D(images, labels, **kwargs)
+        def merge(strategy, signs, step):
+            total = strategy.reduce(tf.distribute.ReduceOp.SUM, signs, axis=None)
+            self.augment_state.update(total[0], total[1], _local(step), it.global_batch)
+
+        tf.distribute.get_replica_context().merge_call(merge, args=(signs, it.step))
+        return {"augment/p": self.augment_state.current_p(), "augment/rt": tf.identity(self.augment_state.rt),
+                "augment/signs_real": signs[0] / tf.maximum(signs[1], 1.0)}
+
+    # Keras fit() --------------------------------------------------------------------------
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Optionally replaces the two optimizers (wrapped like the defaults; their learning rates
+        and betas are used as given); other arguments go to `keras.Model.compile`."""
+        for name, optimizer in (("g_opt", g_optimizer), ("d_opt", d_optimizer)):
+            if optimizer is not None:
+                if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                    optimizer = self._wrap(optimizer, name)
+                setattr(self, name, optimizer)
+        with self.distribute_strategy.scope():
+            self.build_optimizers()
+        super().compile(optimizer=None, **kwargs)
+
+    def train_step(self, data, gs_beta=None, step=None, phases=None):
+        """One iteration on a batch of `fit()` (per replica): data = reals or (reals, labels); the
+        level of detail is the networks' (v1: set it with `set_lod`)."""
+        if phases is None:
+            raise UserError("Trainer.train_step runs under fit() (make_train_function passes the iteration's "
+                            "phases); the training loop calls iteration().")
+        if isinstance(data, (tuple, list)):
+            reals, labels = data[0], (data[1] if len(data) > 1 else None)
+        else:
+            reals, labels = data, None
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        it = Iteration(self, reals, labels, step, int(reals.shape[0]) * replicas, self.loss.fit_lod(self))
+        return self._run(it, gs_beta, tuple(phases))
+
+    def make_train_function(self, force=False):
+        """fit()'s step: reads `iteration_counter` in Python, runs the step traced for its phases
+        (one trace per phase tuple), then counts the iteration."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        strategy = self.distribute_strategy
+        training = self.experiment.training
+
+        @tf.function(autograph=False)
+        def step_fn(data, beta, step, phases):
+            out = strategy.run(self.train_step, args=(data,), kwargs=dict(gs_beta=beta, step=step, phases=phases))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
+
+        def function(iterator):
+            data = next(iterator)
+            first = data[0] if isinstance(data, (tuple, list)) else data
+            batch = int(strategy.experimental_local_results(first)[0].shape[0]) * strategy.num_replicas_in_sync
+            step = int(self.iteration_counter.numpy())
+            beta = ema_beta(batch, training.g_ema_kimg, step * batch, training.g_ema_rampup)
+            logs = step_fn(data, tf.constant(beta, tf.float32), tf.constant(step, tf.int64), self.step_phases(step))
+            self.iteration_counter.assign_add(1)
+            return logs
+
+        self.train_function = function
+        return function

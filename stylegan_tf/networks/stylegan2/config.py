@@ -13,10 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from stylegan_tf.config import _check, _from_dict, _is_power_of_two
+from stylegan_tf.config import dataclass_from_dict, require, require_fields, require_style_network
 
 ARCHITECTURES = ("orig", "skip", "resnet")
 FUSED_MODCONV_CHOICES = ("auto", "always", "never")
+CONDITIONING_CHOICES = ("ada", "ada-tf", "stylegan2-tf")  # See `conditioning` below and discriminator.py.
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class StyleGAN2Config:
     truncation_cutoff:  int | None = None  # Truncate only the first `cutoff` layers, None = all (official).
     w_avg_beta:         float = 0.995    # Decay of the tracked average w (training only).
     style_mixing_prob:  float = 0.9      # Style-mixing regularisation probability, 0 = off.
+    conditioning:       str   = "ada"    # Label convention (label_size > 0): "ada", "ada-tf", "stylegan2-tf".
 
     @property
     def resolution_log2(self) -> int:
@@ -72,45 +74,46 @@ class StyleGAN2Config:
     @classmethod
     def coerce(cls, value: "StyleGAN2Config | Mapping[str, Any]") -> "StyleGAN2Config":
         """A `StyleGAN2Config` from itself or from its dict (as stored in `.keras` files), validated."""
-        if isinstance(value, cls):
-            return value.validate()
-        return _from_dict(cls, value, "network.").validate()
+        return (value if isinstance(value, cls) else dataclass_from_dict(cls, value, "network.")).validate()
 
     def validate(self) -> "StyleGAN2Config":
         p = "network."
-        _check(self.family == "stylegan2", p + "family", self.family, "must be 'stylegan2' for this config class")
-        _check(_is_power_of_two(self.resolution) and 4 <= self.resolution <= 4096,
-               p + "resolution", self.resolution, "must be a power of two between 4 and 4096")
-        for name in ("num_channels", "latent_size", "w_dim", "mapping_fmaps", "channel_base", "channel_max"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and value >= 1, p + name, value, "must be a positive integer")
-        for name in ("label_size", "mapping_layers", "num_fp16_res", "mbstd_num_features"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and value >= 0, p + name, value, "must be a non-negative integer")
-        _check(self.mapping_layers >= 1, p + "mapping_layers", self.mapping_layers, "must be at least 1")
-        _check(self.mapping_lrmul > 0, p + "mapping_lrmul", self.mapping_lrmul, "must be positive")
-        _check(self.architecture_g in ARCHITECTURES, p + "architecture_g", self.architecture_g,
-               f"must be one of {ARCHITECTURES}")
-        _check(self.architecture_d in ARCHITECTURES, p + "architecture_d", self.architecture_d,
-               f"must be one of {ARCHITECTURES}")
-        _check(self.fused_modconv in FUSED_MODCONV_CHOICES, p + "fused_modconv", self.fused_modconv,
-               f"must be one of {FUSED_MODCONV_CHOICES}")
-        _check(len(self.resample_filter) >= 1 and sum(self.resample_filter) != 0, p + "resample_filter",
-               self.resample_filter, "must be a non-empty list with a non-zero sum")
-        _check(self.conv_clamp is None or self.conv_clamp > 0, p + "conv_clamp", self.conv_clamp,
-               "must be positive or None")
-        _check(self.truncation_cutoff is None or (isinstance(self.truncation_cutoff, int)
-                                                  and self.truncation_cutoff >= 0),
-               p + "truncation_cutoff", self.truncation_cutoff, "must be a non-negative integer or None")
-        _check(isinstance(self.mbstd_group_size, int), p + "mbstd_group_size", self.mbstd_group_size,
-               "must be an integer")
-        _check(0.0 <= self.w_avg_beta <= 1.0, p + "w_avg_beta", self.w_avg_beta, "must be in [0, 1]")
-        _check(0.0 <= self.style_mixing_prob <= 1.0, p + "style_mixing_prob", self.style_mixing_prob,
-               "must be in [0, 1]")
-        _check(self.channels(self.resolution) >= 1, p + "channel_base", self.channel_base,
-               f"gives no feature maps at {self.resolution}x{self.resolution}")
+        require_style_network(self, "stylegan2")
+        require_fields(self, p, positive_ints=("w_dim", "channel_base", "channel_max", "mapping_layers"),
+                       non_negative_ints=("num_fp16_res",))
+        for name, choices in (("architecture_g", ARCHITECTURES), ("architecture_d", ARCHITECTURES),
+                              ("fused_modconv", FUSED_MODCONV_CHOICES), ("conditioning", CONDITIONING_CHOICES)):
+            require(getattr(self, name) in choices, p + name, getattr(self, name), f"must be one of {choices}")
+        require(len(self.resample_filter) >= 1 and sum(self.resample_filter) != 0, p + "resample_filter",
+                self.resample_filter, "must be a non-empty list with a non-zero sum")
+        require(self.conv_clamp is None or self.conv_clamp > 0, p + "conv_clamp", self.conv_clamp,
+                "must be positive or None")
+        require(self.channels(self.resolution) >= 1, p + "channel_base", self.channel_base,
+                f"gives no feature maps at {self.resolution}x{self.resolution}")
         if self.mbstd_group_size > 1:
-            _check(self.mbstd_num_features >= 1 and self.channels(4) % self.mbstd_num_features == 0,
-                   p + "mbstd_num_features", self.mbstd_num_features,
-                   f"must divide the {self.channels(4)} feature maps at 4x4")
+            require(self.mbstd_num_features >= 1 and self.channels(4) % self.mbstd_num_features == 0,
+                    p + "mbstd_num_features", self.mbstd_num_features,
+                    f"must divide the {self.channels(4)} feature maps at 4x4")
+        return self
+
+
+@dataclass(frozen=True)
+class StyleGAN2LossConfig:
+    """The StyleGAN2 / ADA loss (official `StyleGAN2Loss`): non-saturating logistic G loss, logistic D
+    loss with R1 on the reals, path-length regularisation, both regularisers lazy (paper appendix B)."""
+
+    r1_gamma:        float = 10.0   # R1 weight: (gamma / 2) * ||grad D(real)||^2.
+    r1_interval:     int   = 16     # Lazy R1 every N minibatches, x N; 1 = in every D step (ADA reg_interval=None).
+    pl_weight:       float = 2.0    # Path-length regularisation weight, 0 = off.
+    pl_interval:     int   = 4      # Lazy path-length regularisation every N minibatches, x N.
+    pl_decay:        float = 0.01   # Decay of the tracked mean path length pl_mean.
+    pl_batch_shrink: int   = 2      # Path length on minibatch // N fresh samples.
+
+    def validate(self) -> "StyleGAN2LossConfig":
+        require_fields(self, "loss.", positive_ints=("r1_interval", "pl_interval", "pl_batch_shrink"),
+                       non_negative=("r1_gamma", "pl_weight"), unit_interval=("pl_decay",))
+        return self
+
+    def for_finetuning(self) -> "StyleGAN2LossConfig":
+        """The settings of a run that starts from trained networks (official `--resume`): unchanged."""
         return self

@@ -11,9 +11,18 @@ One block per resolution R .. 8 (`b{res}`), then the 4x4 epilogue (`b4`). Archit
 
 Epilogue: minibatch stddev (group min(4, N), 1 channel, appended last, float32), 3x3
 conv, dense `fc` (16 C -> C, lrelu), dense `out` (C -> 1, or -> cmap_dim). Conditional
-networks project onto the mapped labels, ADA's way: score = sum(out * cmap) / sqrt(cmap_dim),
-with cmap = an 8-layer mapping network of the embedded labels (`mapping`, cmap_dim =
-channels(4)).
+networks (`StyleGAN2Config.conditioning`, one convention per official source):
+
+- "ada" (default; stylegan2-ada-pytorch and StyleGAN3 `Discriminator`): projection onto
+  the mapped labels, score = sum(out * cmap) / sqrt(cmap_dim), cmap = ADA's
+  `MappingNetwork(z_dim=0, c_dim, w_dim=cmap_dim)` of the labels: `embed` (dense
+  c_dim -> cmap_dim, lr multiplier 1), normalised, then 8 dense lrelu layers with lr
+  multiplier 0.01 (the official defaults, whatever G's mapping uses); cmap_dim = channels(4).
+- "ada-tf" (stylegan2-ada TF `D_main` with its default `mapping_layers=0`, and the ADA
+  pickles legacy.py converts from it): the same projection, cmap = the normalised
+  `LabelEmbed` only (no mapping layers).
+- "stylegan2-tf" (NVlabs/stylegan2 `D_stylegan2`; Mescheder et al. 2018): `out` has
+  label_size units and score = sum(out * labels) (no mapping, no scaling).
 
 Deviation from the official layout: NHWC; `fc` consumes the NHWC flatten of the 4x4
 features (the official one is NCHW, channel-major: importers permute its rows).
@@ -23,6 +32,7 @@ the policy's dtype, the epilogue always float32; scores are float32.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import keras
@@ -35,7 +45,13 @@ from stylegan_tf.networks.stylegan2.conv import Conv2DLayer
 from stylegan_tf.networks.stylegan2.synthesis import SQRT_HALF, block_dtype, effective_conv_clamp
 from stylegan_tf.networks.stylegan2.upfirdn import downsample2d
 
-D_MAPPING_LAYERS = 8  # ADA's Discriminator builds its label mapping with MappingNetwork's default depth.
+D_MAPPING_LAYERS = 8  # ADA's Discriminator builds its label mapping with MappingNetwork's default depth...
+D_MAPPING_LRMUL = 0.01  # ... and learning-rate multiplier (its mapping_kwargs are empty in train.py).
+
+
+def label_mapping_layers(config: StyleGAN2Config) -> int:
+    """Dense layers after the label embedding in D's cmap mapping: 8 ("ada"), 0 ("ada-tf")."""
+    return 0 if config.conditioning == "ada-tf" else D_MAPPING_LAYERS
 
 
 @register
@@ -104,7 +120,7 @@ class StyleGAN2DiscriminatorEpilogue(keras.layers.Layer):
 
     Weights: `fromrgb` (skip D, or a 4x4 network), `conv` [3, 3, C + mbstd, C] (TF `4x4/Conv`), `fc/kernel`
     [16 C, C] (TF `4x4/Dense0`; NHWC row order), `out/kernel` [C, 1 or cmap_dim]
-    (TF `Output`, ADA `b4.out`), biases.
+    (TF `Output`, ADA `b4.out`; cmap_dim = label_size for "stylegan2-tf"), biases.
 
     Call arguments:
         x: [N, 4, 4, C] or None (4x4 network). img: [N, 4, 4, num_channels] (skip D, 4x4) or None.
@@ -121,7 +137,10 @@ class StyleGAN2DiscriminatorEpilogue(keras.layers.Layer):
         self.conv_clamp = conv_clamp
         c = self.config
         self.channels = c.channels(4)
-        self.cmap_dim = self.channels if c.label_size else 0
+        # Conditional: "stylegan2-tf" has one output per label (the labels are the "cmap"), unscaled.
+        select = c.conditioning == "stylegan2-tf"
+        self.cmap_dim = (c.label_size if select else self.channels) if c.label_size else 0
+        self.cmap_scale = 1.0 if select else 1.0 / math.sqrt(max(self.cmap_dim, 1))
         common = dict(resample_filter=c.resample_filter, conv_clamp=conv_clamp, dtype=self.dtype_policy)
         self.fromrgb = (Conv2DLayer(self.channels, 1, activation="lrelu", name="fromrgb", **common)
                         if c.architecture_d == "skip" or c.resolution == 4 else None)
@@ -157,7 +176,7 @@ class StyleGAN2DiscriminatorEpilogue(keras.layers.Layer):
         if self.cmap_dim:
             if cmap is None:
                 raise ValueError(f"This discriminator is conditional (label_size={c.label_size}): pass labels")
-            x = ops.sum(x * ops.cast(cmap, "float32"), axis=1, keepdims=True) * (1.0 / math.sqrt(self.cmap_dim))
+            x = ops.sum(x * ops.cast(cmap, "float32"), axis=1, keepdims=True) * self.cmap_scale
         return x
 
     def get_config(self):
@@ -189,9 +208,10 @@ class StyleGAN2Discriminator(keras.Model):
         self.blocks = [StyleGAN2DiscriminatorBlock(c, 2**r, conv_clamp=clamp, name=f"b{2**r}",
                                                    dtype=block_dtype(c, policy, 2**r))
                        for r in range(c.resolution_log2, 2, -1)]
-        self.mapping = (MappingNetwork(c, z_dim=0, w_dim=c.channels(4), hidden_dim=c.channels(4),
-                                       num_layers=D_MAPPING_LAYERS, num_ws=0, name="mapping")
-                        if c.label_size else None)
+        self.mapping = (MappingNetwork(dataclasses.replace(c, mapping_lrmul=D_MAPPING_LRMUL), z_dim=0,
+                                       w_dim=c.channels(4), hidden_dim=c.channels(4),
+                                       num_layers=label_mapping_layers(c), num_ws=0, name="mapping")
+                        if c.label_size and c.conditioning != "stylegan2-tf" else None)
         self.epilogue = StyleGAN2DiscriminatorEpilogue(c, conv_clamp=clamp, name="b4", dtype="float32")
         self.build((None, c.resolution, c.resolution, c.num_channels))
 
@@ -215,10 +235,10 @@ class StyleGAN2Discriminator(keras.Model):
         for block in self.blocks:
             x, img = block(x, img)
         cmap = None
-        if self.mapping is not None:
+        if c.label_size:
             if labels is None:
                 raise ValueError(f"This discriminator is conditional (label_size={c.label_size}): pass labels")
-            cmap = self.mapping(None, labels)
+            cmap = self.mapping(None, labels) if self.mapping is not None else ops.cast(labels, "float32")
         return self.epilogue(x, img, cmap)
 
     def summary_layers(self):

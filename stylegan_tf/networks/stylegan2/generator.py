@@ -55,7 +55,8 @@ class StyleGAN2Generator(StyleGenerator):
         super().__init__(**kwargs)
         self.config = StyleGAN2Config.coerce(config if config is not None else StyleGAN2Config())
         self.seed = seed
-        self.mapping_network = MappingNetwork(self.config, name="mapping")
+        self.mapping_network = MappingNetwork(  # TF stylegan2's LabelConcat for "stylegan2-tf", else ADA's embed.
+            self.config, label_mode="concat" if self.config.conditioning == "stylegan2-tf" else "embed", name="mapping")
         self.synthesis_network = StyleGAN2SynthesisNetwork(self.config, seed=seed, name="synthesis",
                                                            dtype=self.dtype_policy)
         self.build((None, self.config.latent_size))

@@ -20,9 +20,24 @@ flipped back spatially for G's `conv0` and `skip` (legacy.py flips them); our af
 holds ADA's `mod_bias + 1`; const and noise maps go NCHW -> NHWC; D's `fc` reads the NHWC
 flatten, so the rows of the official (NCHW-flatten) Dense0 are permuted.
 
+Conditional networks, one convention per official source (`StyleGAN2Config.conditioning`):
+
+- "stylegan2-tf" (NVlabs/stylegan2 TF): G `G_mapping/LabelConcat/weight` [c, z] (not
+  equalized), concatenated to z and normalised together; D `Output/{weight [C, c], bias [c]}`,
+  score = sum(out * labels).
+- "ada-tf" (stylegan2-ada TF `D_main` with its default mapping_layers 0, and the ADA pickles
+  legacy.py converts from it): G `G_mapping/LabelEmbed/*` [c, w] (ADA `mapping.embed.*`); D
+  `LabelEmbed/*` [c, cmap] (ADA `mapping.embed.*`), normalised = cmap; `Output` [C, cmap].
+- "ada" (stylegan2-ada-pytorch, StyleGAN3): G as "ada-tf"; D `mapping.embed.*` and
+  `mapping.fc{0..7}.*` (lr multiplier 0.01), TF names `LabelEmbed/*`, `Mapping{i}/*`.
+
+(For "ada" the TF names are those of TF-ADA `D_main` built with mapping_layers=8 and
+mapping_lrmul=0.01; its defaults, 0 and 0.1, are "ada-tf".) "stylegan2-tf" has no
+stylegan2-ada-pytorch names: legacy.py cannot convert it either (it has no `LabelConcat` and
+its D head is a cmap projection); importing ADA names into such a network is a `UserError`.
+
 Every official variable must be consumed and every weight of ours set, or a `UserError`
-lists what is missing, unexpected or misshaped. Conditional discriminators (label mapping
-network) are not supported yet.
+lists what is missing, unexpected or misshaped.
 """
 
 from __future__ import annotations
@@ -73,11 +88,21 @@ def _unsupported(what, path):
                     "(not supported yet).")
 
 
-def _generator_plans(G) -> tuple[WeightPlan, WeightPlan]:
-    """(TF plan, ADA plan) for G."""
+_NO_ADA_NAMES = ("a conditional network with conditioning='stylegan2-tf' (TF stylegan2's LabelConcat G and "
+                 "per-label Output D) has no stylegan2-ada-pytorch names: the official legacy.py cannot convert "
+                 "it either; import its TF names (G_mapping/LabelConcat/weight, Output/weight)")
+
+
+def _generator_plans(G) -> tuple[WeightPlan, WeightPlan, dict[str, str]]:
+    """(TF plan, ADA plan, {scheme: why it cannot name this network}) for G."""
     tf, ada = WeightPlan(), WeightPlan()
+    refused = {}
     for path, v in _our_weights(G):
         shape = tuple(v.shape)
+        if path == "mapping/label_embedding":  # TF stylegan2 `LabelConcat`: a plain N(0, 1) [c, z] matrix.
+            tf.add("G_mapping/LabelConcat/weight", v, shape)
+            refused["ada"] = _NO_ADA_NAMES
+            continue
         if path == "w_avg":
             tf.add("dlatent_avg", v, shape)
             ada.add("mapping.w_avg", v, shape)
@@ -124,13 +149,28 @@ def _generator_plans(G) -> tuple[WeightPlan, WeightPlan]:
             tf.add(scope + "/mod_bias", v, shape, lambda x: x + 1.0)
             ada.add(prefix + "affine.bias", v, shape)
     tf.ignored.add("lod")
-    return tf, ada
+    return tf, ada, refused
 
 
-def _discriminator_plans(D) -> tuple[WeightPlan, WeightPlan]:
+def _discriminator_plans(D) -> tuple[WeightPlan, WeightPlan, dict[str, str]]:
+    """(TF plan, ADA plan, {scheme: why it cannot name this network}) for D."""
     tf, ada = WeightPlan(), WeightPlan()
+    refused = {}
+    if D.config.label_size and D.config.conditioning == "stylegan2-tf":
+        refused["ada"] = _NO_ADA_NAMES
     for path, v in _our_weights(D):
         shape = tuple(v.shape)
+        m = re.fullmatch(r"mapping/(dense(\d+)|embed)/(kernel|bias)", path)
+        if m:  # The label mapping of the cmap head: TF-ADA `LabelEmbed`, `Mapping{i}`; ADA `mapping.*`.
+            tf_layer = f"Mapping{m[2]}" if m[2] is not None else "LabelEmbed"
+            ada_layer = f"mapping.fc{m[2]}" if m[2] is not None else "mapping.embed"
+            if m[3] == "kernel":
+                tf.add(f"{tf_layer}/weight", v, shape)
+                ada.add(f"{ada_layer}.weight", v, shape[::-1], np.transpose)
+            else:
+                tf.add(f"{tf_layer}/bias", v, shape)
+                ada.add(f"{ada_layer}.bias", v, shape)
+            continue
         m = re.fullmatch(r"b4/(fc|out)/(kernel|bias)", path)
         if m:
             scope = "4x4/Dense0" if m[1] == "fc" else "Output"
@@ -157,7 +197,14 @@ def _discriminator_plans(D) -> tuple[WeightPlan, WeightPlan]:
             tf.add(name, v, shape)
             ada.add(f"b{res}.{layer}.bias", v, shape)
     tf.ignored.add("lod")
-    return tf, ada
+    return tf, ada, refused
+
+
+def _plan(plans, scheme: str, what: str) -> WeightPlan:
+    tf, ada, refused = plans
+    if scheme in refused:
+        raise UserError(f"Official {what} weights with stylegan2-ada-pytorch names: {refused[scheme]}.")
+    return tf if scheme == "tf" else ada
 
 
 def _is_ada(variables: Mapping[str, np.ndarray]) -> bool:
@@ -198,34 +245,38 @@ def load_official_generator(G, variables: Mapping[str, np.ndarray]) -> None:
         G: a StyleGAN2 `Generator` whose config matches the official network.
         variables: official name -> array (see the module docstring).
     """
-    tf, ada = _generator_plans(G)
+    plans = _generator_plans(G)
     if _is_ada(variables):
-        apply_plan(ada, _drop_resample_filters(variables, G.config, "generator"), "generator (ADA names)")
+        apply_plan(_plan(plans, "ada", "generator"), _drop_resample_filters(variables, G.config, "generator"),
+                   "generator (ADA names)")
     else:
-        apply_plan(tf, _tf_generator_names(variables), "generator")
+        apply_plan(_plan(plans, "tf", "generator"), _tf_generator_names(variables), "generator")
 
 
 def load_official_discriminator(D, variables: Mapping[str, np.ndarray]) -> None:
-    """Sets every weight of the StyleGAN2 `D` from TF or stylegan2-ada-pytorch names (auto-detected)."""
-    tf, ada = _discriminator_plans(D)
+    """Sets every weight of the StyleGAN2 `D` from TF or stylegan2-ada-pytorch names (auto-detected);
+    conditional heads as the module docstring's table."""
+    plans = _discriminator_plans(D)
     if _is_ada(variables):
-        apply_plan(ada, _drop_resample_filters(variables, D.config, "discriminator"), "discriminator (ADA names)")
+        apply_plan(_plan(plans, "ada", "discriminator"),
+                   _drop_resample_filters(variables, D.config, "discriminator"), "discriminator (ADA names)")
     else:
-        apply_plan(tf, {(k[2:] if k.startswith("D/") else k): v for k, v in variables.items()}, "discriminator")
+        apply_plan(_plan(plans, "tf", "discriminator"),
+                   {(k[2:] if k.startswith("D/") else k): v for k, v in variables.items()}, "discriminator")
 
 
 def official_generator_shapes(G, scheme: str = "tf") -> dict[str, tuple[int, ...]]:
     """Official names and shapes (official layout) that `load_official_generator` consumes;
     scheme "tf" (default) or "ada" (without the resample_filter buffers)."""
-    return _generator_plans(G)[_scheme_index(scheme)].shapes()
+    return _plan(_generator_plans(G), _scheme(scheme), "generator").shapes()
 
 
 def official_discriminator_shapes(D, scheme: str = "tf") -> dict[str, tuple[int, ...]]:
     """Official names and shapes that `load_official_discriminator` consumes ("tf" or "ada")."""
-    return _discriminator_plans(D)[_scheme_index(scheme)].shapes()
+    return _plan(_discriminator_plans(D), _scheme(scheme), "discriminator").shapes()
 
 
-def _scheme_index(scheme: str) -> int:
+def _scheme(scheme: str) -> str:
     if scheme not in ("tf", "ada"):
         raise UserError(f"scheme must be 'tf' or 'ada'. Received: scheme={scheme!r}")
-    return 0 if scheme == "tf" else 1
+    return scheme

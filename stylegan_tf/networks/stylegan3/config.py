@@ -15,7 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from stylegan_tf.config import _check, _from_dict, _is_power_of_two
+from stylegan_tf.config import dataclass_from_dict, require, require_fields, require_style_network
+from stylegan_tf.networks.stylegan2.config import StyleGAN2LossConfig
 
 CFGS = ("t", "r")
 
@@ -106,47 +107,44 @@ class StyleGAN3Config:
     @classmethod
     def coerce(cls, value: "StyleGAN3Config | Mapping[str, Any]") -> "StyleGAN3Config":
         """A `StyleGAN3Config` from itself or from its dict (as stored in `.keras` files), validated."""
-        config = value if isinstance(value, cls) else _from_dict(cls, value, "network.")
-        return config.validate()
+        return (value if isinstance(value, cls) else dataclass_from_dict(cls, value, "network.")).validate()
 
     def validate(self) -> "StyleGAN3Config":
         p = "network."
-        _check(self.family == "stylegan3", p + "family", self.family, "must be 'stylegan3' for this config class")
-        _check(self.cfg in CFGS, p + "cfg", self.cfg, f"must be one of {CFGS}")
-        _check(_is_power_of_two(self.resolution) and 16 <= self.resolution <= 4096,
-               p + "resolution", self.resolution, "must be a power of two between 16 and 4096")
-        for name in ("num_channels", "latent_size", "w_dim", "mapping_fmaps", "channel_base", "channel_max",
-                     "filter_size", "lrelu_upsampling"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and value >= 1, p + name, value, "must be a positive integer")
-        for name in ("label_size", "num_fp16_res", "margin_size", "num_critical", "mbstd_num_features"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and value >= 0, p + name, value, "must be a non-negative integer")
-        _check(isinstance(self.mapping_layers, int) and self.mapping_layers >= 1, p + "mapping_layers",
-               self.mapping_layers, "must be a positive integer")
-        _check(isinstance(self.synthesis_layers, int) and self.synthesis_layers >= 1, p + "synthesis_layers",
-               self.synthesis_layers, "must be a positive integer")
-        _check(self.num_critical < self.synthesis_layers, p + "num_critical", self.num_critical,
-               f"must be smaller than synthesis_layers={self.synthesis_layers}")
-        _check(self.mapping_lrmul > 0, p + "mapping_lrmul", self.mapping_lrmul, "must be positive")
-        _check(0 < self.first_cutoff <= self.resolution / 2, p + "first_cutoff", self.first_cutoff,
-               f"must be in (0, resolution / 2 = {self.resolution / 2:g}]")
-        _check(self.first_stopband > self.first_cutoff, p + "first_stopband", self.first_stopband,
-               f"must be above first_cutoff={self.first_cutoff:g}")
-        _check(self.last_stopband_rel > 1, p + "last_stopband_rel", self.last_stopband_rel, "must be above 1")
-        _check(self.output_scale > 0, p + "output_scale", self.output_scale, "must be positive")
-        _check(self.conv_clamp is None or self.conv_clamp > 0, p + "conv_clamp", self.conv_clamp,
-               "must be positive or None")
-        _check(0.0 <= self.magnitude_ema_beta <= 1.0, p + "magnitude_ema_beta", self.magnitude_ema_beta,
-               "must be in [0, 1]")
-        _check(self.truncation_cutoff is None or (isinstance(self.truncation_cutoff, int)
-                                                  and self.truncation_cutoff >= 0),
-               p + "truncation_cutoff", self.truncation_cutoff, "must be a non-negative integer or None")
-        _check(isinstance(self.mbstd_group_size, int), p + "mbstd_group_size", self.mbstd_group_size,
-               "must be an integer")
-        _check(0.0 <= self.w_avg_beta <= 1.0, p + "w_avg_beta", self.w_avg_beta, "must be in [0, 1]")
-        _check(0.0 <= self.style_mixing_prob <= 1.0, p + "style_mixing_prob", self.style_mixing_prob,
-               "must be in [0, 1]")
-        _check(self.channel_base // self.resolution >= 1, p + "channel_base", self.channel_base,
-               f"gives no feature maps at {self.resolution}x{self.resolution}")
+        require_style_network(self, "stylegan3", min_resolution=16)
+        require(self.cfg in CFGS, p + "cfg", self.cfg, f"must be one of {CFGS}")
+        require_fields(self, p, positive_ints=("w_dim", "channel_base", "channel_max", "filter_size",
+                                               "lrelu_upsampling", "mapping_layers", "synthesis_layers"),
+                       non_negative_ints=("num_fp16_res", "margin_size", "num_critical"),
+                       positive=("output_scale",), unit_interval=("magnitude_ema_beta",))
+        require(self.num_critical < self.synthesis_layers, p + "num_critical", self.num_critical,
+                f"must be smaller than synthesis_layers={self.synthesis_layers}")
+        require(0 < self.first_cutoff <= self.resolution / 2, p + "first_cutoff", self.first_cutoff,
+                f"must be in (0, resolution / 2 = {self.resolution / 2:g}]")
+        require(self.first_stopband > self.first_cutoff, p + "first_stopband", self.first_stopband,
+                f"must be above first_cutoff={self.first_cutoff:g}")
+        require(self.last_stopband_rel > 1, p + "last_stopband_rel", self.last_stopband_rel, "must be above 1")
+        require(self.conv_clamp is None or self.conv_clamp > 0, p + "conv_clamp", self.conv_clamp,
+                "must be positive or None")
+        require(self.channel_base // self.resolution >= 1, p + "channel_base", self.channel_base,
+                f"gives no feature maps at {self.resolution}x{self.resolution}")
         return self
+
+
+@dataclass(frozen=True)
+class StyleGAN3LossConfig(StyleGAN2LossConfig):
+    """The StyleGAN3 loss: StyleGAN2's (official SG3 `StyleGAN2Loss`, path length off in the presets)
+    plus config R's blur of every image D sees (`blur_init_sigma` px, faded to 0 over `blur_fade_kimg`)."""
+
+    pl_weight:       float = 0.0    # Official SG3: off.
+    blur_init_sigma: float = 0.0    # Config R: 10.
+    blur_fade_kimg:  float = 0.0    # Config R: batch * 200 / 32.
+
+    def validate(self) -> "StyleGAN3LossConfig":
+        super().validate()
+        require_fields(self, "loss.", non_negative=("blur_init_sigma", "blur_fade_kimg"))
+        return self
+
+    def for_finetuning(self) -> "StyleGAN3LossConfig":
+        """As the official `--resume`: no D-input blur ramp."""
+        return dataclasses.replace(self, blur_init_sigma=0.0)

@@ -13,7 +13,8 @@ lr_mul / sqrt(fan_in), bias gain lr_mul); only layouts change: dense [out, in] -
 conv [O, I, k, k] -> [k, k, I, O], the input's bias-free linear [out, in] -> [in, out]. The
 filters are not weights here (they are designed from the config): the file's filters
 must equal ours, which checks that the architecture was read right. The discriminator
-is the StyleGAN2 one, loaded by `stylegan_tf.networks.stylegan2.official_weights`.
+is the StyleGAN2 one, loaded by `stylegan_tf.networks.stylegan2.official_weights`
+(conditional: `mapping.embed.*`, `mapping.fc{0..7}.*`, its "ada" conditioning).
 
 Every official variable must be consumed and every weight of ours set, or a `UserError`
 lists what is missing, unexpected or misshaped.
@@ -77,7 +78,26 @@ def config_from_init_kwargs(kwargs: Mapping[str, Any], d_kwargs: Mapping[str, An
                             f"({channel_base // scale}/{channel_max // scale}): not supported")
         fields["mbstd_group_size"] = int(epilogue.get("mbstd_group_size", 4))
         fields["mbstd_num_features"] = int(epilogue.get("mbstd_num_channels", 1))
+        _check_conditional_discriminator(d, fields["label_size"], min(channel_base // scale // 4, channel_max // scale))
     return StyleGAN3Config(**fields).validate()
+
+
+def _check_conditional_discriminator(d: Mapping[str, Any], label_size: int, channels_4: int) -> None:
+    """D's c_dim must be G's; a conditional D must have the official label mapping (SG3 `train.py`
+    leaves D's mapping_kwargs empty: ADA's `MappingNetwork(z_dim=0)`, 8 layers, lr multiplier 0.01,
+    cmap_dim = channels(4)), which is our StyleGAN2 D's "ada" conditioning."""
+    from stylegan_tf.official.stylegan2_pickle import ada_discriminator_conditioning
+
+    if int(d.get("c_dim", label_size)) != label_size:
+        raise UserError(f"The discriminator's c_dim={d.get('c_dim')!r} differs from the generator's {label_size}")
+    if not label_size:
+        return
+    unsupported: list[str] = []
+    if ada_discriminator_conditioning(dict(d), channels_4, unsupported) != "ada" and not unsupported:
+        unsupported.append("D.mapping_kwargs num_layers=0 (a StyleGAN3 D has the official 8-layer label mapping)")
+    if unsupported:
+        raise UserError(f"The conditional discriminator's label mapping is not the official one: "
+                        f"{', '.join(unsupported)}")
 
 
 def _dense(x: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The StyleGAN3 training model: the StyleGAN2 iteration with StyleGAN3's two differences.
+"""The StyleGAN3 training iteration: the StyleGAN2 phases with StyleGAN3's two differences.
 
 Official `training/loss.py` of the StyleGAN3 code (`StyleGAN2Loss` with SG3 settings):
 
@@ -12,10 +12,10 @@ Official `training/loss.py` of the StyleGAN3 code (`StyleGAN2Loss` with SG3 sett
   padding, same size), then augmented (ADA); sigma = max(1 - nimg / (blur_fade_kimg *
   1000), 0) * blur_init_sigma, nimg = the images shown before the iteration (the step
   index times the constant minibatch). Fine-tuning from a pickle turns it off, as the
-  official `--resume` does.
+  official `--resume` does (`StyleGAN3LossConfig.for_finetuning`).
 
-Everything else (phases, lazy R1, the Gs EMA with ramp-up, ADA, exact resume) is the
-StyleGAN2 trainer's. The SG3 presets switch path-length regularisation and style mixing off.
+Everything else (phases, lazy R1, the Gs EMA with ramp-up, ADA, exact resume) is StyleGAN2's.
+The SG3 presets switch path-length regularisation and style mixing off.
 
 Deviation: under several replicas each magnitude EMA is one variable updated from the mean
 over replicas (a Keras weight with aggregation "mean"), like `w_avg`; the official code
@@ -28,7 +28,7 @@ import math
 
 import tensorflow as tf
 
-from stylegan_tf.training.stylegan2_trainer import StyleGAN2Trainer
+from stylegan_tf.training.stylegan2_loss import StyleGAN2Loss
 
 
 def blur_sigma(nimg, init_sigma: float, fade_kimg: float):
@@ -67,33 +67,20 @@ def blur_images(images, sigma, max_sigma: float):
     return tf.nn.depthwise_conv2d(x, col, strides=[1, 1, 1, 1], padding="VALID")
 
 
-class StyleGAN3Trainer(StyleGAN2Trainer):
-    """G, D, Gs and their optimizers; one StyleGAN3 iteration (the StyleGAN2 phases).
-
-    Args: as `StyleGAN2Trainer` (config: a `Config` whose network is a `StyleGAN3Config`).
-    """
+class StyleGAN3Loss(StyleGAN2Loss):
+    """StyleGAN2's phases; EMAs in Dmain only; config R's blur of D's inputs."""
 
     ema_phases = frozenset({"Dmain"})
 
-    def _noise_shapes(self, resolution):
-        return []   # No noise inputs in StyleGAN3.
+    def synthesize(self, G, w, noise, it, update_emas):
+        return G.synthesis(w, update_emas=update_emas)
 
-    def _synthesize(self, w, noise, resolution, update_emas=False):
-        return self.G.synthesis(w, update_emas=update_emas)
-
-    def augmented_D(self, step, stream):
+    def run_D(self, it, phase, images, labels):
         """D behind the blur (while sigma > 0, config R) and the ADA augmentation."""
-        d_seen = super().augmented_D(step, stream)
-        loss = self.experiment.loss
-        if loss.blur_init_sigma <= 0 or loss.blur_fade_kimg <= 0:
-            return d_seen
-
-        def blurred(images, labels=None, **kwargs):
-            ctx = tf.distribute.get_replica_context()
-            global_batch = int(images.shape[0]) * (ctx.num_replicas_in_sync if ctx is not None else 1)
-            sigma = blur_sigma(tf.cast(step, tf.int64) * global_batch, loss.blur_init_sigma, loss.blur_fade_kimg)
+        loss = self.config.loss
+        if loss.blur_init_sigma > 0 and loss.blur_fade_kimg > 0:
+            sigma = blur_sigma(tf.cast(it.step, tf.int64) * it.global_batch, loss.blur_init_sigma,
+                               loss.blur_fade_kimg)
             images = tf.cond(sigma * 3.0 >= 1.0, lambda: blur_images(images, sigma, loss.blur_init_sigma),
                              lambda: tf.identity(images))
-            return d_seen(images, labels, **kwargs)
-
-        return blurred
+        return super().run_D(it, phase, images, labels)
