@@ -64,20 +64,21 @@ def bench_iteration(mode: str, resolution: int, batch: int, warmup: int, iters: 
     import tensorflow as tf
 
     from stylegan_tf import presets
-    from stylegan_tf.training.trainer import StyleGANTrainer
+    from stylegan_tf.training.trainer import Trainer
 
     config = presets.get("small").replace(network__resolution=resolution, augment__mode=mode,
                                           augment__p=1.0 if mode == "fixed" else 0.0)
     config = config.replace(schedule__lod_initial_resolution=min(config.schedule.lod_initial_resolution,
                                                                  resolution)).validate()
-    trainer = StyleGANTrainer(config, seed=0)
+    trainer = Trainer(config, seed=0)
     trainer.build_optimizers()
     trainer.set_lod(0.0)
     strategy = tf.distribute.get_strategy()
 
     @tf.function(autograph=False)
     def step(reals, i):
-        return strategy.run(trainer.train_step, args=(reals, None, tf.constant(0.0), tf.constant(0.999), i))
+        return strategy.run(trainer.iteration, args=(reals, None, tf.constant(0.0), tf.constant(0.999), i),
+                            kwargs={"phases": ("D", "G")})
 
     reals = tf.random.uniform([batch, resolution, resolution, 3], -1, 1)
     return _median_time(lambda i: step(reals, tf.constant(i, tf.int64))["loss/D"].numpy(), warmup, iters)

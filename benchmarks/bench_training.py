@@ -61,7 +61,8 @@ def run_one(spec: dict) -> dict:
     import keras
     import tensorflow as tf
 
-    from stylegan_tf import families, presets
+    from stylegan_tf import presets
+    from stylegan_tf.training.trainer import Trainer
     from stylegan_tf.training.options import MIXED_PRECISION
 
     keras.mixed_precision.set_global_policy(MIXED_PRECISION[spec["precision"]])
@@ -76,13 +77,14 @@ def run_one(spec: dict) -> dict:
                          network__dlatent_size=512, network__mapping_fmaps=512)
     config = config.replace(**overrides).replace(
         schedule__lod_initial_resolution=min(config.schedule.lod_initial_resolution, spec["resolution"])).validate()
-    trainer = families.get(config.network.family).trainer_class()(config, seed=0, mixed_precision=spec["precision"])
+    trainer = Trainer(config, seed=0, mixed_precision=spec["precision"])
     trainer.build_optimizers()
-    trainer.set_lod(0.0)
+    if config.schedule.progressive:
+        trainer.set_lod(0.0)
     strategy = tf.distribute.get_strategy()
     # StyleGAN2: the iteration's lazy phases, fixed for the measurement ("plain", "r1" or "pl").
-    phases = {"plain": (False, False), "r1": (True, False), "pl": (False, True)}[spec.get("phase", "plain")] \
-        if sg2 else ()
+    phases = {"plain": ("Gmain", "Dmain"), "r1": ("Gmain", "Dmain", "Dreg"),
+              "pl": ("Gmain", "Greg", "Dmain")}[spec.get("phase", "plain")] if sg2 else ("D", "G")
 
     @tf.function(autograph=False)
     def step(reals, lod, beta, i):

@@ -119,6 +119,11 @@ class NetworkConfig:
             return self.dlatent_size
         return self.latent_size * (2 if self.label_size else 1)
 
+    # The mapping network's conventions (`networks.mapping.MappingNetwork`): labels concatenated
+    # to z (`LabelConcat`), the lrelu gain in the weights (v1's dense layers).
+    label_mode = "concat"
+    mapping_weight_gain = True
+
     def nf(self, stage: int) -> int:
         """Feature maps at a stage (official `nf`)."""
         return min(int(self.fmap_base / (2.0 ** (stage * self.fmap_decay))), self.fmap_max)

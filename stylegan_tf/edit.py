@@ -25,7 +25,7 @@ import numpy as np
 
 from stylegan_tf import cli, editing, media, sampling
 from stylegan_tf.errors import UserError
-from stylegan_tf.generate import parse_layers
+from stylegan_tf.cli import parse_layers
 
 
 def _network(p: argparse.ArgumentParser) -> None:

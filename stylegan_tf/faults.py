@@ -7,7 +7,8 @@ the 2nd time it passes `faults.point("checkpoint-write")`. Without the variable,
 returns at once. Points: "checkpoint-write" (variables.npz written, meta.json not yet:
 inside the temporary directory), "checkpoint-rename" (a checkpoint renamed into place,
 older ones not yet pruned), "export" (a `.keras` export written under its temporary name,
-not yet renamed).
+not yet renamed), "metrics" (a snapshot's checkpoint and exports written, its metrics not yet
+computed: `stylegan_tf.metrics.evaluate_snapshot`).
 """
 
 from __future__ import annotations

@@ -25,6 +25,11 @@ files of `stylegan_tf.project` (or the official projector's): their w are render
 used as the style-mixing rows, truncated, or walked through (in W) instead of seeds,
 with the projection's optimised noise (`--no-projected-noise`: the `--noise` mode).
 
+`--class N` (every subcommand): a conditional network (label_size > 0) generates every image of a
+seed with the one-hot label of class N, as the official `gen_images.py --class`; it is required for
+such a network whenever seeds are mapped, and an error for an unconditional one or N outside
+[0, label_size). Projected w need no class.
+
 `--network` takes anything `stylegan_tf.export.load_generator` opens: a `.keras` generator,
 a SavedModel directory, a training run directory / checkpoint (its EMA generator Gs), or an
 official network pickle. Seeds, noise modes and reproducibility: `stylegan_tf.sampling`.
@@ -73,8 +78,9 @@ def _common(parser: argparse.ArgumentParser, noise_default: str, trunc_help: str
                         help="truncate only layers < cutoff (default: the network's, 8)")
     parser.add_argument("--noise", default=noise_default, help=f"noise mode: random (drawn from the seed), "
                         f"const (fixed maps) or none (default: {noise_default})")
-    parser.add_argument("--class", dest="class_index", type=int, default=None,
-                        help="class index, for conditional networks")
+    parser.add_argument("--class", dest="class_index", type=int, default=None, metavar="N",
+                        help="conditional networks: the class of every image generated from a seed (its "
+                        "one-hot label; required for them, refused for unconditional networks)")
     parser.add_argument("--batch", type=int, default=8, help="images per network call (default: 8)")
     parser.add_argument("--zoom", type=int, default=1, help="enlarge figures N times, nearest neighbour "
                         "(for small networks; default: 1)")
@@ -206,11 +212,15 @@ def _fixed_transform(args) -> tuple:
     return translate, args.rotate, given
 
 
-def _network(args):
-    """The generator of --network (`export.load_generator`, as every command); creates --outdir."""
+def _network(args, from_seeds: bool):
+    """The generator of --network (`export.load_generator`, as every command), its --class checked
+    before anything is written (required when the command maps seeds through a conditional network,
+    `from_seeds`); creates --outdir."""
     from stylegan_tf import export
 
     G = export.load_generator(cli.existing_path(args.network))
+    if from_seeds or args.class_index is not None:
+        sampling.class_labels(G, args.class_index, 0)
     os.makedirs(args.outdir, exist_ok=True)
     return G
 
@@ -240,13 +250,19 @@ def _done(written: list, args) -> list:
     return written
 
 
+def _seeds_or_projected(args) -> list[int]:
+    """The --seeds of a command that renders seeds and/or --projected-w ([] without --seeds); one is needed."""
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else []
+    if not seeds and args.projected_w is None:
+        raise UserError(f"{args.command} needs --seeds (or --projected-w for projected photos).")
+    return seeds
+
+
 def _images(args) -> list:
     _check_common(args)
-    seeds = parse_seeds(args.seeds) if args.seeds is not None else []
+    seeds = _seeds_or_projected(args)
     translate, angle, given = _fixed_transform(args)
-    if not seeds and args.projected_w is None:
-        raise UserError("images needs --seeds (or --projected-w for projected photos).")
-    G = _network(args)
+    G = _network(args, from_seeds=bool(seeds))
     projected = _projected(G, args)
     written, kept = [], []
     with input_transform(G, translate, angle, option=given):
@@ -291,7 +307,7 @@ def _style_mixing(args) -> list:
     _check_common(args)
     row_seeds, col_seeds = parse_seeds(args.row_seeds, "--row-seeds"), parse_seeds(args.col_seeds, "--col-seeds")
     translate, angle, given = _fixed_transform(args)
-    G = _network(args)
+    G = _network(args, from_seeds=True)   # the columns are seeds
     projected = _projected(G, args)
     row_seeds = projected.get("names", row_seeds)
     with input_transform(G, translate, angle, option=given):
@@ -309,7 +325,7 @@ def _noise(args) -> list:
     seeds = parse_seeds(args.seeds)
     if args.samples < 5:
         raise UserError(f"--samples must be at least 5. Received: --samples={args.samples}")
-    G = _network(args)
+    G = _network(args, from_seeds=True)
     if not families.has_noise_inputs(G):
         raise UserError(f"noise (Figure 4): this {families.family_name(G.config)} network has no noise inputs.")
     images, stds = sampling.noise_variation(G, seeds, args.samples, 1.0 if args.trunc is None else args.trunc,
@@ -322,7 +338,7 @@ def _truncation(args) -> list:
     _check_common(args)
     seeds, psis = parse_seeds(args.seeds), parse_floats(args.psis, "--psis")
     translate, angle, given = _fixed_transform(args)
-    G = _network(args)
+    G = _network(args, from_seeds=args.projected_w is None)
     projected = _projected(G, args)
     seeds = projected.get("names", seeds)
     with input_transform(G, translate, angle, option=given):
@@ -336,10 +352,8 @@ def _truncation(args) -> list:
 
 def _interpolate(args) -> list:
     _check_common(args)
-    seeds = parse_seeds(args.seeds) if args.seeds is not None else []
+    seeds = _seeds_or_projected(args)
     translate, angle, given = _fixed_transform(args)
-    if not seeds and args.projected_w is None:
-        raise UserError("interpolate needs --seeds (or --projected-w for projected photos).")
     if seeds and args.projected_w is not None:
         raise UserError("interpolate walks through --seeds or through --projected-w photos: give one of them.")
     _check_fps(args.fps)
@@ -347,7 +361,7 @@ def _interpolate(args) -> list:
         raise UserError(f"--space must be 'w' or 'z'. Received: --space={args.space!r}")
     if args.projected_w is None:
         sampling.interpolation_points(len(seeds), args.frames, args.loop)
-    G = _network(args)
+    G = _network(args, from_seeds=args.projected_w is None)
     projected = _projected(G, args)
     with input_transform(G, translate, angle, option=given):
         frames = sampling.interpolate(G, projected.get("names", seeds), args.frames, args.space,
@@ -367,7 +381,7 @@ def _pan(args) -> list:
     _check_fps(args.fps)
     transforms = pan_transforms(args.frames, args.path, args.distance, args.direction, args.rotate_speed,
                                 translate or (0.0, 0.0), args.rotate or 0.0)
-    G = _network(args)
+    G = _network(args, from_seeds=args.projected_w is None)
     transform_variable(G, "pan")
     projected = _projected(G, args)
     if projected:

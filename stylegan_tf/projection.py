@@ -69,6 +69,7 @@ from tqdm import tqdm
 from stylegan_tf import families
 from stylegan_tf.errors import UserError
 from stylegan_tf.media import GIF_MAX_FRAMES, VideoWriter, save_png, to_uint8
+from stylegan_tf.safe_files import load_npz
 from stylegan_tf.sampling import noise_size, seed_noise
 
 VIDEO_FPS = 10          # official proj.mp4
@@ -344,13 +345,10 @@ def load_projected_w(path, num_ws: int | None = None, w_dim: int | None = None,
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise UserError(f"{option}: no such file. Received: {option}={path!r}")
-    try:
-        with np.load(path) as data:
-            if "w" not in data.files:
-                raise UserError(f"{option}: {path!r} has no 'w' array (keys: {data.files}).")
-            out = {k: np.asarray(data[k], np.float32) for k in ("w", "noise") if k in data.files}
-    except (OSError, ValueError) as error:
-        raise UserError(f"{option}: {path!r} is not an .npz file ({error}).") from error
+    data = load_npz(path, f"{option}: projected w")   # A damaged file: a UserError naming it and the fault.
+    if "w" not in data:
+        raise UserError(f"{option}: {path!r} has no 'w' array (keys: {sorted(data)}).")
+    out = {k: np.asarray(data[k], np.float32) for k in ("w", "noise") if k in data}
     w = out["w"]
     if w.ndim != 3 or (num_ws is not None and w.shape[1] != num_ws) or (w_dim is not None and w.shape[2] != w_dim):
         raise UserError(f"{option}: 'w' in {path!r} must be [N, {num_ws}, {w_dim}] for this network. "

@@ -105,7 +105,7 @@ def load_npz(path, what: str) -> dict[str, np.ndarray]:
         what: what the file is, for the error message (e.g. "checkpoint variables", "LPIPS weights").
 
     Raises:
-        UserError: "<what> <path> is damaged or not an .npz file: <the fault>".
+        UserError: "<what> <path> is not an .npz file or is damaged: <the fault>".
     """
     path = Path(path)
     if not path.is_file():
@@ -123,5 +123,5 @@ def load_npz(path, what: str) -> dict[str, np.ndarray]:
         # zipfile reports CRC-32 mismatches as BadZipFile; numpy's header parser raises ValueError
         # (and SyntaxError from ast.literal_eval); a truncated archive gives BadZipFile or EOFError.
         where = f" (member {member.filename!r})" if member is not None else ""
-        raise UserError(f"{what} {path} is damaged or not an .npz file{where}: {type(e).__name__}: {e}") from None
+        raise UserError(f"{what} {path} is not an .npz file or is damaged{where}: {type(e).__name__}: {e}") from None
     return arrays

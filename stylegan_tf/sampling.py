@@ -172,7 +172,8 @@ def iter_images(G, seeds: Sequence[int], psi: float | None = None, cutoff: int |
     """The images of `generate_images`, one uint8 batch [<= batch_size, H, W, C] at a time (latents and
     noise are made per batch, so long seed lists at high resolution stay within memory)."""
     check_noise_mode(noise_mode)
-    class_labels(G, class_index, 0)
+    if len(seeds):
+        class_labels(G, class_index, 0)
     if batch_size < 1:
         raise UserError(f"--batch must be at least 1. Received: --batch={batch_size}")
     for start in tqdm(range(0, len(seeds), batch_size), desc="images", disable=not progress, unit="batch"):
@@ -289,8 +290,9 @@ def truncation_sweep(G, seeds: Sequence[int], psis: Sequence[float], cutoff: int
     w and noise; `seeds` then only names the rows.
     """
     cutoff = int(G.num_layers) if cutoff is None else int(cutoff)
-    labels = class_labels(G, class_index, len(seeds))
-    w = map_latents(G, seed_latents(G, seeds), labels, 1.0) if w is None else np.asarray(w, np.float32)
+    if w is None:
+        w = map_latents(G, seed_latents(G, seeds), class_labels(G, class_index, len(seeds)), 1.0)
+    w = np.asarray(w, np.float32)
     rows_w = np.stack([np.asarray(G.truncate(w, float(p), cutoff), np.float32) for p in psis], axis=1)
     noise = np.repeat(seed_noise(G, seeds, noise_mode) if noise is None else noise, len(psis), axis=0)
     images = synthesize(G, rows_w.reshape((-1,) + w.shape[1:]), noise, batch_size, progress, desc="truncation")

@@ -254,7 +254,8 @@ def main(argv=None) -> int:
         else:
             run_dir = Path(tempfile.mkdtemp(prefix=f"stylegan-worker{placement.worker_index}-"))
         print(f"Run directory: {run_dir}\nSchedule:\n{loop.describe_schedule(config)}", flush=True)
-        summary = loop.run(config, options, run_dir, dataset, placement, pretrained=pretrained)
+        with dataset.translate_errors():   # A damaged dataset file: a UserError naming it.
+            summary = loop.run(config, options, run_dir, dataset, placement, pretrained=pretrained)
         final = run_dir / f"network-snapshot-{summary['state']['cur_nimg'] // 1000:06d}.keras"
         print(f"Done: {summary['state']['cur_nimg'] / 1000:g} kimg in {run_dir}; final export {final}")
         return 0

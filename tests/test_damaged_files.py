@@ -1,5 +1,7 @@
 """Damaged files give a `UserError` naming the file and the fault: .npz weight files
-(`stylegan_tf.safe_files.load_npz`), `.keras` exports and SavedModels (`export.load_generator`)."""
+(`stylegan_tf.safe_files.load_npz`), `.keras` exports and SavedModels (`export.load_generator`),
+`projected_w.npz` and LPIPS weights (their loaders) and dataset shards (opening, training's
+reads, `--inspect`)."""
 
 import dataclasses
 import io
@@ -109,3 +111,71 @@ def test_damaged_exports_are_a_user_error_naming_them(tmp_path, exports, target,
     with pytest.raises(UserError, match=fault) as info:
         load_generator(path)
     assert str(path) in str(info.value)
+
+
+def _projected_w(path):
+    from stylegan_tf.projection import load_projected_w
+
+    np.savez(path, w=np.arange(2 * 4 * 16, dtype=np.float32).reshape(2, 4, 16))
+    return lambda: load_projected_w(path, 4, 16)
+
+
+def _lpips_weights(path):
+    from stylegan_tf.metrics import lpips
+
+    np.savez(path, **lpips.random_weights(channels=(4, 4, 4, 4, 4)))
+    return lambda: lpips.load_weights(str(path))
+
+
+@pytest.mark.parametrize("how,fault", [("truncate", "BadZipFile"), ("flip", "Bad CRC-32")])
+@pytest.mark.parametrize("make", [_projected_w, _lpips_weights], ids=["projected_w", "lpips"])
+def test_damaged_projected_w_and_lpips_weights_are_a_user_error_naming_them(tmp_path, make, how, fault):
+    path = tmp_path / "file.npz"
+    load = make(path)
+    load()   # Intact: loads.
+    _damage(path, how)
+    with pytest.raises(UserError, match=fault) as info:
+        load()
+    assert str(path) in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """A toy dataset (8x8 and 4x4 levels, 2 shards a level)."""
+    from stylegan_tf.data.synthetic import build_synthetic_dataset
+
+    path = tmp_path_factory.mktemp("data") / "faces"
+    build_synthetic_dataset(str(path), resolution=8, num_images=32, seed=0, shards=2)
+    return path
+
+
+def _damaged_dataset(shards, tmp_path, how):
+    copy = shutil.copytree(shards, tmp_path / "faces")
+    (shard,) = copy.glob("*-r03-00001-of-00002.tfrecords")
+    _damage(shard, how)
+    return copy, shard
+
+
+def test_a_truncated_shard_is_named_on_opening(shards, tmp_path):
+    """TensorFlow itself reads a truncated file's intact records and stops silently: training would
+    run on part of the data. The size recorded in dataset.json catches it when the dataset opens."""
+    from stylegan_tf.data.dataset import ImageDataset
+
+    copy, shard = _damaged_dataset(shards, tmp_path, "truncate")
+    with pytest.raises(UserError, match=rf"Truncated TFRecord file {shard}: \d+ bytes, dataset.json records \d+"):
+        ImageDataset(str(copy))
+
+
+def test_a_corrupted_shard_is_named_when_training_and_inspecting(shards, tmp_path, capsys):
+    from stylegan_tf.data import tool
+    from stylegan_tf.data.dataset import ImageDataset
+
+    copy, shard = _damaged_dataset(shards, tmp_path, "flip")
+    dataset = ImageDataset(str(copy))   # Same size: opening reads no records.
+    with pytest.raises(UserError, match=rf"Corrupted TFRecord file {shard}: corrupted record"):
+        with dataset.translate_errors():   # As train.py wraps the training loop.
+            stream = iter(dataset.make_tf_dataset(8, 8, seed=0, deterministic=True))
+            for _ in range(4):   # Two passes over the 16 images of each shard.
+                next(stream)
+    assert tool.main(["--inspect", str(copy)]) == 2
+    assert str(shard) in capsys.readouterr().err

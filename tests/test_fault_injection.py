@@ -2,46 +2,101 @@
 checkpoint damaged after a kill, ends with the same networks as an uninterrupted run, bit for bit.
 
 Kill points (`stylegan_tf.faults`: SIGKILL at the n-th pass of a named point, set by
-STYLEGAN_TF_KILL_AT; the "step" kill comes from outside, after a delay drawn from a fixed
-seed, while the run trains):
-  1. checkpoint-write, 2nd pass: variables.npz of the 2nd checkpoint written, meta.json not;
-  2. export, 1st pass: a checkpoint complete, its .keras export under its temporary name;
+STYLEGAN_TF_KILL_AT; the "step" kill comes from outside, while the run trains). Each pass
+count and the step kill's delay are drawn from a fixed seed. In a row:
+  1. step: killed from outside while training, after its first checkpoint;
+  2. checkpoint-write: variables.npz of a checkpoint written, meta.json not;
+  3. export: a checkpoint complete, its .keras export under its temporary name;
   then the newest checkpoint's variables.npz is truncated (a lying disk), and
-  3. step: killed from outside during training; resume skips the damaged checkpoint;
-  4. resumed to the end.
-(The whole chain is four training processes in a row, the uninterrupted run beside them.)
+  4. metrics: resumed past the damaged checkpoint, killed as a snapshot's metrics start;
+  5. export of the final snapshot: the finished checkpoint is there, its export is not;
+  6. resumed from the finished checkpoint: it trains nothing and writes the final export.
+Every run computes a cheap metric at each snapshot (registered by the launcher below), the
+uninterrupted one too, so the kill at "metrics" falls between real metric runs.
+
+Speed (2 cores): each run is a fresh process, and importing TensorFlow dominates a run this
+small, so each run of the chain is started (and imports) while its predecessor still trains,
+and waits at a gate until the predecessor is dead; the uninterrupted run trains beside them.
 """
 
 import random
 import signal
 import time
+import zipfile
 
+import h5py
 import numpy as np
 import pytest
-from PIL import Image
 
 from tests import processes
 
-# Tiny networks at 8x8, 12 steps of 8 images, a snapshot (checkpoint, export) every 4 steps.
-TRAIN = ["--config", "tiny", "--resolution", "8", "--batch", "8", "--kimg", "0.096", "--snapshot-kimg", "0.032",
-         "--seed", "5", "--no-savedmodel"]
+# Tiny networks at 4x4, 24 steps of 8 images, a snapshot (checkpoint, export, metric) every tick of 4 steps.
+SNAPSHOT_NIMG, TOTAL_NIMG = 32, 192
+TRAIN = ["--config", "tiny", "--resolution", "4", "--batch", "8", "--kimg", str(TOTAL_NIMG / 1000),
+         "--snapshot-kimg", str(SNAPSHOT_NIMG / 1000), "--seed", "5", "--no-savedmodel", "--metrics", "fake_mean",
+         "--metrics-num", "8"]
+FINAL = f"ckpt-{TOTAL_NIMG:012d}"
+EXPORT = "network-snapshot-000000.keras"   # Every snapshot of this short run is at kimg 0: one file, rewritten.
+
+# `python -c LAUNCH GATE ARGS...`: registers the test metric, imports what a run needs, waits for the
+# file GATE, then runs `train.py ARGS` with STYLEGAN_TF_KILL_AT set to GATE's content.
+LAUNCH = """
+import os, sys, time
+import numpy as np
+from stylegan_tf import train
+from stylegan_tf.metrics import register_metric
+from stylegan_tf.training import loop, trainer  # noqa: F401  (TensorFlow, Keras, the networks)
+
+@register_metric("fake_mean", num=8, description="test: the mean pixel of generated images")
+def fake_mean(ctx):
+    return {ctx.metric: float(np.mean([batch.mean() for batch in ctx.fake_batches(ctx.count())]))}
+
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.02)
+os.environ["STYLEGAN_TF_KILL_AT"] = open(sys.argv[1]).read()
+sys.exit(train.main(sys.argv[2:]))
+"""
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(1)
-    for i in range(32):
-        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(root / f"img{i:03d}.png")
-    dest = root / "toy"
-    processes.run(["data_prep/make_tfrecords.py", "--source", root, "--dest", dest, "--resolution", "8",
-                   "--alignment", "none", "--workers", "1", "--no-progress"])
-    return dest
+    from stylegan_tf.data.synthetic import build_synthetic_dataset
+
+    path = tmp_path_factory.mktemp("data") / "faces"
+    build_synthetic_dataset(str(path), resolution=4, num_images=32, seed=1)
+    return path
 
 
-def _train(dataset, outdir, *extra, kill_at=None):
-    env = {"STYLEGAN_TF_KILL_AT": kill_at} if kill_at else {}
-    return processes.start(["train.py", "--data", dataset, "--outdir", outdir, *TRAIN, *extra], **env)
+def _launch(gate, dataset, outdir, *extra):
+    return processes.start(["-c", LAUNCH, gate, "--data", dataset, "--outdir", outdir, *TRAIN, *extra],
+                           PYTHONUNBUFFERED="1")
+
+
+def _open(gate, kill_at=""):
+    tmp = gate.with_name(gate.name + ".tmp")
+    tmp.write_text(kill_at)
+    tmp.replace(gate)
+
+
+class Chain:
+    """The runs of one output directory, one after another: each resumes (--resume latest) from the
+    last; the next one is started (and imports) while the current one trains."""
+
+    def __init__(self, dataset, outdir):
+        self.dataset, self.outdir, self.runs = dataset, outdir, 0
+        self.waiting = self._start()
+
+    def _start(self):
+        self.runs += 1
+        gate = self.outdir.parent / f"gate-{self.runs}"
+        return gate, _launch(gate, self.dataset, self.outdir, *(["--resume", "latest"] if self.runs > 1 else []))
+
+    def run(self, kill_at="", last=False):
+        """Lets the waiting run go (to die at `kill_at`); returns its process."""
+        gate, proc = self.waiting
+        _open(gate, kill_at)
+        self.waiting = None if last else self._start()
+        return proc
 
 
 def _killed(proc) -> str:
@@ -50,57 +105,94 @@ def _killed(proc) -> str:
     return out
 
 
-def _checkpoints(run_dir):
-    return sorted(p.name for p in (run_dir / "checkpoints").glob("ckpt-*"))
+def _resume_point(run_dir) -> int:
+    """Images shown at the checkpoint --resume latest would take (the newest intact one)."""
+    from stylegan_tf.training.checkpoint import CHECKPOINT_RE, choose_checkpoint
+
+    return int(CHECKPOINT_RE.match(choose_checkpoint("latest", run_dir, log=lambda message: None).name).group(1))
 
 
-def _output_so_far(proc) -> str:
-    proc.out_.seek(0)
-    return proc.out_.read()
+def _passes(rng, run_dir) -> int:
+    """The pass of a kill point: 1 or 2, drawn, leaving a snapshot for the later kills (see the docstring)."""
+    remaining = (TOTAL_NIMG - _resume_point(run_dir)) // SNAPSHOT_NIMG
+    assert remaining >= 2, f"the chain ran too far: {remaining} snapshots left"
+    return min(rng.randint(1, 2), remaining - 1)
+
+
+def _export_weights(path) -> dict:
+    """Every array of a .keras file's weights (read with h5py: no Keras in the test process)."""
+    import io
+
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
+            f.visititems(lambda name, item: arrays.update({name: item[()]}) if isinstance(item, h5py.Dataset)
+                         else None)
+    return arrays
 
 
 def test_killed_and_resumed_runs_end_with_the_uninterrupted_networks(dataset, tmp_path):
-    reference = _train(dataset, tmp_path / "reference")   # Independent: trains beside the chain below.
-    outdir = tmp_path / "chain"
-    resume = ["--resume", "latest"]
+    rng = random.Random(21)
+    _open(tmp_path / "gate-reference")
+    reference = _launch(tmp_path / "gate-reference", dataset, tmp_path / "reference")   # Trains beside the chain.
+    chain = Chain(dataset, tmp_path / "chain")
 
-    # 1. Killed while writing the 2nd checkpoint: the 1st is the latest, the half-written one is a temporary.
-    _killed(_train(dataset, outdir, kill_at="checkpoint-write:2"))
-    (run_dir,) = outdir.glob("00000-*")
-    assert _checkpoints(run_dir) == ["ckpt-000000000032"]
-    assert list((run_dir / "checkpoints").glob(".ckpt-000000000064.tmp-*"))
+    # 1. Killed from outside while training, after its first checkpoint.
+    proc = chain.run()
+    deadline = time.time() + 300
+    while not list(chain.outdir.glob("00000-*/checkpoints/ckpt-*/meta.json")) and time.time() < deadline:
+        assert proc.poll() is None, processes.finish(proc, check=False)[2][-3000:]
+        time.sleep(0.02)
+    time.sleep(rng.uniform(0.0, 0.3))
+    proc.send_signal(signal.SIGKILL)
+    _killed(proc)
+    (run_dir,) = chain.outdir.glob("00000-*")
+    checkpoints = run_dir / "checkpoints"
 
-    # 2. Killed during the export that follows a checkpoint: the checkpoint is complete.
-    out = _killed(_train(dataset, outdir, *resume, kill_at="export:1"))
-    assert "Resumed from" in out and "ckpt-000000000032" in out
-    assert _checkpoints(run_dir) == ["ckpt-000000000032", "ckpt-000000000064"]
-    assert not list((run_dir / "checkpoints").glob(".ckpt-*.tmp-*"))   # The killed writer's temporary: removed.
+    # 2. Killed while writing a checkpoint: the one before is the latest, the half-written one a temporary.
+    before = _resume_point(run_dir)
+    n = _passes(rng, run_dir)
+    _killed(chain.run(f"checkpoint-write:{n}"))
+    assert _resume_point(run_dir) == before + (n - 1) * SNAPSHOT_NIMG
+    assert list(checkpoints.glob(f".ckpt-{before + n * SNAPSHOT_NIMG:012d}.tmp-*"))
+
+    # 3. Killed during the export that follows a checkpoint: the checkpoint is complete.
+    before = _resume_point(run_dir)
+    n = _passes(rng, run_dir)
+    out = _killed(chain.run(f"export:{n}"))
+    assert f"Resumed from {checkpoints / f'ckpt-{before:012d}'}" in out
+    newest = before + n * SNAPSHOT_NIMG
+    assert _resume_point(run_dir) == newest
+    assert not list(checkpoints.glob(".ckpt-*.tmp-*"))   # The killed writer's temporary: removed.
     assert list(run_dir.glob(".network-snapshot-*.tmp-*.keras"))
 
     # The disk lied: the newest checkpoint's variables are cut short.
-    newest = run_dir / "checkpoints" / "ckpt-000000000064" / "variables.npz"
-    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    damaged = checkpoints / f"ckpt-{newest:012d}" / "variables.npz"
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
 
-    # 3. Resumed past the damaged checkpoint, then killed from outside while training.
-    proc = _train(dataset, outdir, *resume)
-    delay = random.Random(21).uniform(0.2, 1.5)
-    deadline = time.time() + 300
-    while "Resumed from" not in _output_so_far(proc) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(delay)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
-    code, out, err = processes.finish(proc, check=False)
-    assert "Skipping damaged checkpoint ckpt-000000000064: variables.npz has" in out, out[-2000:] + err[-2000:]
-    assert "Resumed from" in out and "ckpt-000000000032 at" in out
+    # 4. Resumed past the damaged checkpoint, killed as a snapshot's metrics start.
+    before = _resume_point(run_dir)
+    assert before < newest
+    n = _passes(rng, run_dir)
+    out = _killed(chain.run(f"metrics:{n}"))
+    assert f"Skipping damaged checkpoint ckpt-{newest:012d}: variables.npz has" in out
+    assert f"Resumed from {checkpoints / f'ckpt-{before:012d}'}" in out
+    assert _resume_point(run_dir) == before + n * SNAPSHOT_NIMG
 
-    # 4. Resumed to the end.
-    out = processes.finish(_train(dataset, outdir, *resume))[1]
-    assert "Done" in out
+    # 5. Killed during the final snapshot's export: the finished checkpoint is there, the export is the
+    # previous snapshot's.
+    remaining = (TOTAL_NIMG - _resume_point(run_dir)) // SNAPSHOT_NIMG
+    _killed(chain.run(f"export:{remaining}"))
+    assert _resume_point(run_dir) == TOTAL_NIMG
+
+    # 6. Resumed from the finished checkpoint: nothing to train, the final export is written.
+    out = processes.finish(chain.run(last=True))[1]
+    assert f"Resumed from {checkpoints / FINAL}" in out and "Done" in out
+
     processes.finish(reference)
     (reference_dir,) = (tmp_path / "reference").glob("00000-*")
-    final = "ckpt-000000000096"
-    processes.assert_same_variables(processes.checkpoint_variables(reference_dir / "checkpoints" / final),
-                                    processes.checkpoint_variables(run_dir / "checkpoints" / final))
+    processes.assert_same_variables(processes.checkpoint_variables(reference_dir / "checkpoints" / FINAL),
+                                    processes.checkpoint_variables(checkpoints / FINAL))
+    processes.assert_same_variables(_export_weights(reference_dir / EXPORT), _export_weights(run_dir / EXPORT))
     assert not list(run_dir.glob(".network-snapshot-*.tmp-*.keras"))
-    assert len(_checkpoints(run_dir)) == 3   # keep_checkpoints' default.
+    assert len(list(checkpoints.glob("ckpt-*"))) == 3   # keep_checkpoints' default.

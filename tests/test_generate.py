@@ -213,10 +213,10 @@ def exported(tmp_path_factory):
     """A tiny Gs saved as .keras, SavedModel, and a training checkpoint in a run directory."""
     from stylegan_tf import export
     from stylegan_tf.training.checkpoint import save_checkpoint
-    from stylegan_tf.training.trainer import StyleGANTrainer
+    from stylegan_tf.training.trainer import Trainer
 
     folder = tmp_path_factory.mktemp("formats")
-    trainer = StyleGANTrainer(TINY, seed=1)
+    trainer = Trainer(TINY, seed=1)
     Gs = _visible(trainer.Gs)
     checkpoint = save_checkpoint(trainer, folder / "run", {"cur_nimg": 1000})
     paths = {"keras": export.save_keras(Gs, folder / "G.keras"),

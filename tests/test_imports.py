@@ -88,13 +88,14 @@ def _layer(module: str) -> int:
         return 1
     if module.startswith(("stylegan_tf.training", "stylegan_tf.data", "stylegan_tf.metrics", "stylegan_tf.augment",
                           "stylegan_tf.sampling", "stylegan_tf.projection", "stylegan_tf.input_transform",
-                          "stylegan_tf.figures")):
+                          "stylegan_tf.figures", "stylegan_tf.saving")):
         return 2
     return 0   # the shared base: errors, media, cli, config, families, presets, ...
 
 
 # The registry resolves classes by name at run time (no import), so `official` (the published weights
-# of every family) sits with the networks; `export` opens every format, above the training code.
+# of every family) sits with the networks; `saving` (the writers, which the training loop uses) is a
+# library module; `export` opens every format (checkpoints and runs too), above the training code.
 @pytest.mark.parametrize("layer_name, layer", [("networks", 1), ("training/data/metrics/sampling", 2),
                                                ("exports", 3)])
 def test_no_import_from_a_higher_layer(layer_name, layer):
@@ -102,6 +103,14 @@ def test_no_import_from_a_higher_layer(layer_name, layer):
     upward = sorted(f"{m} -> {d}" for m, deps in graph.items() if _layer(m) == layer
                     for d in deps if _layer(d) > layer)
     assert not upward, f"{layer_name} modules import a higher layer: {upward}"
+
+
+def test_the_layers_place_the_writers_below_training_and_the_loaders_above():
+    assert _layer("stylegan_tf.saving") == _layer("stylegan_tf.training.loop") == 2
+    assert _layer("stylegan_tf.export") == 3
+    graph = import_graph()
+    assert "stylegan_tf.saving" in graph["stylegan_tf.training.loop"]
+    assert "stylegan_tf.export" not in graph["stylegan_tf.training.loop"]
 
 
 def test_library_modules_never_import_a_command():

@@ -110,9 +110,10 @@ def test_import_stylegan_tf_alone_imports_no_keras():
 # Families that are not (fully) there ------------------------------------------------------------
 def _fake_family(**paths):
     fields = dict(name="fakegan", description="test", config="stylegan_tf.config:NetworkConfig",
+                  loss_config="stylegan_tf.config:LossConfig",
                   generator="stylegan_tf.networks.stylegan1.generator:Generator",
                   discriminator="stylegan_tf.networks.stylegan1.discriminator:Discriminator",
-                  trainer="stylegan_tf.training.trainer:StyleGANTrainer",
+                  loss="stylegan_tf.training.stylegan1_loss:StyleGAN1Loss", presets="stylegan_tf.presets.stylegan1",
                   official="stylegan_tf.networks.stylegan1.official_weights")
     return families.Family(**{**fields, **paths})
 

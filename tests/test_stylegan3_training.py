@@ -9,8 +9,8 @@ import tensorflow as tf
 from scipy import ndimage
 
 from stylegan_tf import presets
-from stylegan_tf.training.stylegan3_trainer import StyleGAN3Trainer, blur_filter, blur_images, blur_sigma
-from stylegan_tf.training.trainer import _D_MIX, _D_Z
+from stylegan_tf.training.stylegan3_loss import blur_filter, blur_images, blur_sigma
+from stylegan_tf.training.trainer import Trainer
 
 TINY = presets.get("stylegan3-tiny")
 
@@ -55,7 +55,7 @@ def test_blur_images_is_the_separable_zero_padded_filter():
     np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
-def _iterate(trainer, reals, step, phases=(False, False)):
+def _iterate(trainer, reals, step, phases=("Gmain", "Dmain")):
     fn = tf.function(lambda r, i: trainer.iteration(r, None, tf.constant(0.0), tf.constant(0.9), i, phases=phases),
                      autograph=False)
     return {k: float(v) for k, v in fn(reals, tf.constant(step, tf.int64)).items()}
@@ -64,14 +64,14 @@ def _iterate(trainer, reals, step, phases=(False, False)):
 def test_w_avg_and_magnitude_emas_move_only_in_the_d_pass_over_fakes():
     """After one iteration from w_avg = 0, magnitude EMAs = 1: the values of exactly one update with
     the D pass's latents through the updated G (the G step ran first; D's step does not change G)."""
-    t = StyleGAN3Trainer(TINY, seed=4)
+    t = Trainer(TINY, seed=4)
     t.build_optimizers()
     batch, net = 4, TINY.network
     reals = tf.random.stateless_uniform([batch, 16, 16, 3], [0, 1], -1.0, 1.0)
     stats = _iterate(t, reals, 3)
     assert all(np.isfinite(v) for v in stats.values()), stats
 
-    w, _ = t._fake_w(tf.constant(3, tf.int64), (_D_Z, _D_MIX), None, batch, net.resolution)
+    w, _ = t.context(reals, step=3).fake_w("Dmain", batch, None)
     w_mean = tf.reduce_mean(w[:, 0], axis=0).numpy()
     np.testing.assert_allclose(t.G.w_avg.numpy(), (1 - net.w_avg_beta) * w_mean, rtol=1e-4, atol=1e-7)
     x = t.G.synthesis_network.input_layer(w[:, 0])
@@ -86,12 +86,12 @@ def test_w_avg_and_magnitude_emas_move_only_in_the_d_pass_over_fakes():
 
 def test_the_discriminator_sees_blurred_images_while_sigma_is_positive():
     config = TINY.replace(loss__blur_init_sigma=2.0, loss__blur_fade_kimg=0.008)   # fades over 2 steps of 4
-    t = StyleGAN3Trainer(config, seed=0)
+    t = Trainer(config, seed=0)
     images = tf.random.stateless_uniform([4, 16, 16, 3], [2, 3], -1.0, 1.0)
-    seen = lambda step: t.augmented_D(tf.constant(step, tf.int64), 5)(images).numpy()   # noqa: E731
-    np.testing.assert_allclose(seen(0), t.D(blur_images(images, tf.constant(2.0), 2.0)).numpy(), atol=1e-5)
-    np.testing.assert_allclose(seen(1), t.D(blur_images(images, tf.constant(1.0), 2.0)).numpy(), atol=1e-5)
-    np.testing.assert_allclose(seen(2), t.D(images).numpy(), atol=1e-6)
+    seen = lambda step: t.context(images, step=step).D("Dmain")(images).numpy()   # noqa: E731
+    np.testing.assert_allclose(seen(0), t.D(blur_images(images, tf.constant(2.0), 2.0)).numpy().ravel(), atol=1e-5)
+    np.testing.assert_allclose(seen(1), t.D(blur_images(images, tf.constant(1.0), 2.0)).numpy().ravel(), atol=1e-5)
+    np.testing.assert_allclose(seen(2), t.D(images).numpy().ravel(), atol=1e-6)
     assert not np.allclose(seen(0), seen(2), atol=1e-4)
 
 
@@ -176,7 +176,7 @@ def test_finetuning_a_stylegan3_pickle_starts_from_its_networks_without_the_ramp
     config = finetune_config(base, nets, open_dataset(tmp_path / "faces16"))
     assert config.loss.blur_init_sigma == 0.0 and config.training.g_ema_rampup is None
     assert config.network == nets.config
-    t = StyleGAN3Trainer(config, seed=0)
+    t = Trainer(config, seed=0)
     t.build_optimizers()
     copy_networks(t, nets)
     z = np.random.default_rng(1).standard_normal((2, 16)).astype(np.float32)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylegan_tf.images import to_uint8
+from stylegan_tf.media import to_uint8
 from tests import processes
 
 # Tiny networks, 4x4 -> 8x8 with a fade-in, a snapshot (checkpoint) every 4 steps.

@@ -41,7 +41,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from stylegan_tf.data import records, sources, synthetic_faces, worker
+from stylegan_tf.data import records, sources, worker
 from stylegan_tf.data.layout import (DATASET_JSON, INPUTS_FILE, SKIP_REPORT, fsync_dir, prepare_dest, publish,
                                      read_json, write_dataset_json, write_labels)
 from stylegan_tf.data.options import (ALIGNMENTS, CROPS, OFFICIAL_SHUFFLE_SEED, BuildOptions,  # noqa: F401
@@ -50,16 +50,12 @@ from stylegan_tf.data.reshard import copy_tfrecords
 from stylegan_tf.errors import UserError
 
 
-def _make_jobs(options: BuildOptions) -> tuple[list[worker.Job], dict]:
+def _make_jobs(options: BuildOptions, source: sources.Source) -> tuple[list[worker.Job], dict]:
     """The input list (sorted by key), with landmarks and labels attached; info for dataset.json."""
     info: dict[str, Any] = {}
-    kind = synthetic_faces.parse_source(options.source)
-    if kind is not None:
-        width = len(str(options.num_images - 1))
-        return [worker.Job(str(i).zfill(width)) for i in range(options.num_images)], info
     exclude = tuple(p for p in (options.labels, options.landmarks) if p)
-    keys = sources.list_source(options.source, exclude=exclude)
-    labels = sources.load_labels(options.labels) if options.labels else None
+    keys = source.keys(exclude=exclude)
+    labels = sources.load_labels(options.labels) if options.labels else getattr(source, "labels", lambda: None)()
     if labels is not None:
         info["labels"] = labels
 
@@ -102,12 +98,8 @@ def _make_jobs(options: BuildOptions) -> tuple[list[worker.Job], dict]:
     return jobs, info
 
 
-def _chunk_size(options: BuildOptions) -> int:
-    if options.alignment != "none":
-        return 1
-    if synthetic_faces.parse_source(options.source):
-        return 64 if options.resolution <= 64 else 8
-    return 8 if options.resolution <= 128 else 2 if options.resolution <= 512 else 1
+def _chunk_size(options: BuildOptions, source: sources.Source) -> int:
+    return source.chunk_size(options.resolution) if options.alignment == "none" else 1
 
 
 def _run_jobs(jobs: list[worker.Job], order: np.ndarray, config: worker.WorkerConfig, workers: int,
@@ -180,15 +172,14 @@ def build_dataset(options: BuildOptions) -> BuildSummary:
     if options.from_tfrecords is not None:
         return copy_tfrecords(options, start)
 
-    jobs, info = _make_jobs(options)
+    source = options.input_source()
+    jobs, info = _make_jobs(options, source)
     order = np.arange(len(jobs))
     if options.shuffle:
         np.random.RandomState(options.shuffle_seed).shuffle(order)
     workers = options.workers or default_workers()
-    kind = synthetic_faces.parse_source(options.source)
     config = worker.WorkerConfig(
-        source=None if kind else os.path.abspath(options.source), synthetic_kind=kind,
-        synthetic_seed=options.synthetic_seed, alignment=options.alignment, resolution=options.resolution,
+        source=source, alignment=options.alignment, resolution=options.resolution,
         align_size=options.align_size, rotate=options.rotate, crop=options.crop, faces=options.faces,
         min_face_size=options.min_face_size, allow_upscale=options.upscale_allowed, channels=options.channels,
         save_png=options.save_aligned is not None, threads=1)
@@ -203,7 +194,7 @@ def build_dataset(options: BuildOptions) -> BuildSummary:
             png_dir = f"{png_final}.partial-{os.getpid()}"
             shutil.rmtree(png_dir, ignore_errors=True)
             os.makedirs(png_dir)
-        summary = _write(options, jobs, order, config, workers, info, dest, temp, png_dir, start)
+        summary = _write(options, source, jobs, order, config, workers, info, dest, temp, png_dir, start)
         if png_dir:
             if os.path.exists(png_final):
                 shutil.rmtree(png_final)
@@ -218,7 +209,7 @@ def build_dataset(options: BuildOptions) -> BuildSummary:
         raise
 
 
-def _write(options: BuildOptions, jobs: list[worker.Job], order: np.ndarray, config: worker.WorkerConfig, workers: int,
+def _write(options: BuildOptions, source: sources.Source, jobs: list[worker.Job], order: np.ndarray, config: worker.WorkerConfig, workers: int,
            info: dict, dest: str, temp: str, png_dir: str | None, start: float) -> BuildSummary:
     name = options.dataset_name
     writer = records.LevelWriter(temp, name, options.resolution_log2, options.shards)
@@ -230,7 +221,7 @@ def _write(options: BuildOptions, jobs: list[worker.Job], order: np.ndarray, con
     with writer, bar, open(os.path.join(temp, SKIP_REPORT), "w", encoding="utf-8") as report, \
             open(os.path.join(temp, INPUTS_FILE), "w", encoding="utf-8") as inputs, \
             open(label_tmp, "wb") as label_file:
-        for job, result in _run_jobs(jobs, order, config, workers, _chunk_size(options)):
+        for job, result in _run_jobs(jobs, order, config, workers, _chunk_size(options, source)):
             processed += 1
             if result[0] == "skip":
                 _, code, detail = result
@@ -272,11 +263,8 @@ def _write(options: BuildOptions, jobs: list[worker.Job], order: np.ndarray, con
     os.remove(label_tmp)
 
     summary = BuildSummary(dest, written, processed, skipped, time.time() - start)
-    source_info = {"path": options.source if synthetic_faces.parse_source(options.source) else
-                   os.path.abspath(options.source),
-                   "kind": "synthetic" if synthetic_faces.parse_source(options.source) else
-                   ("folder" if os.path.isdir(options.source) else "zip"),
-                   "alignment": options.alignment}
+    details = source.info()
+    source_info = {"path": details.pop("path"), "kind": details.pop("kind"), "alignment": options.alignment}
     if options.alignment == "none":
         source_info["crop"] = options.crop
     else:
@@ -288,8 +276,7 @@ def _write(options: BuildOptions, jobs: list[worker.Job], order: np.ndarray, con
                            landmark_entries_without_image=info.get("landmark_entries_without_image"))
     if options.alignment == "detect":
         source_info.update(detector="mtcnn", faces=options.faces, min_face_size=options.min_face_size)
-    if synthetic_faces.parse_source(options.source):
-        source_info.update(num_images=options.num_images, seed=options.synthetic_seed)
+    source_info.update(details)   # the source's own entries (synthetic: num_images, seed)
     source_info["allow_upscale"] = options.upscale_allowed
     shuffle_info = {"shuffled": options.shuffle, "seed": options.shuffle_seed if options.shuffle else None,
                     "method": "np.random.RandomState(seed).shuffle of the inputs sorted by key"}

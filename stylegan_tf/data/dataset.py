@@ -29,32 +29,16 @@ import glob
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 
 from stylegan_tf.data import records
-from stylegan_tf.data.layout import DATASET_JSON, FORMAT_NAME, INCOMPLETE_MARKER
+from stylegan_tf.data.layout import DATASET_JSON, FORMAT_NAME, INCOMPLETE_MARKER, Level  # noqa: F401
 from stylegan_tf.errors import UserError
 
 _READ_BUFFER_MB = 256     # Official `buffer_mb`: read-ahead per TFRecord file.
 _DEFAULT_SHUFFLE_MB = 4096  # Official `shuffle_mb`.
-
-
-@dataclass(frozen=True)
-class Level:
-    """One level of detail: its files in shard order, image shape (C, H, W) and record count if known."""
-
-    resolution: int
-    files: tuple[str, ...]
-    shape: tuple[int, int, int]
-    records: tuple[int, ...] | None  # per file
-    sha256: tuple[str, ...] | None   # per file (datasets with dataset.json)
-
-    @property
-    def num_records(self) -> int | None:
-        return None if self.records is None else sum(self.records)
 
 
 class ImageDataset:
@@ -108,9 +92,15 @@ class ImageDataset:
             for level in info["levels"]:
                 res = int(level["resolution"])
                 files = tuple(os.path.join(self.path, f["file"]) for f in level["files"])
-                for file in files:
+                for file, entry in zip(files, level["files"]):
                     if not os.path.isfile(file):
                         raise UserError(f"Dataset {self.path}: level file {file} listed in {DATASET_JSON} is missing.")
+                    # TensorFlow reads a truncated file's intact records, then stops without an error.
+                    size, recorded = os.path.getsize(file), int(entry.get("bytes", os.path.getsize(file)))
+                    if size != recorded:
+                        fault = "Truncated TFRecord file" if size < recorded else "Overwritten TFRecord file"
+                        raise UserError(f"{fault} {file}: {size} bytes, {DATASET_JSON} records {recorded}. "
+                                        f"Re-create or re-download this file.")
                 levels[res] = Level(res, files, (channels, res, res), tuple(int(f["records"]) for f in level["files"]),
                                     tuple(f["sha256"] for f in level["files"]))
             self.num_images = int(info["num_images"])
@@ -513,7 +503,11 @@ class ImageDataset:
 
 
 def open_dataset(path: str) -> ImageDataset:
-    """`ImageDataset(path)`."""
+    """`ImageDataset(path)`, or `ada_format.AdaDataset(path)` for a StyleGAN2-ADA/StyleGAN3 zip or folder."""
+    from stylegan_tf.data import ada_format
+
+    if ada_format.is_ada_dataset(os.fspath(path)):
+        return ada_format.AdaDataset(path)
     return ImageDataset(path)
 
 

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -181,3 +182,18 @@ def write_dataset_json(directory: str, options: "BuildOptions", num_images: int,
 def read_json(path: str) -> dict:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of detail: its files in shard order, image shape (C, H, W) and record count if known."""
+
+    resolution: int
+    files: tuple[str, ...]
+    shape: tuple[int, int, int]
+    records: tuple[int, ...] | None  # per file
+    sha256: tuple[str, ...] | None   # per file (datasets with dataset.json)
+
+    @property
+    def num_records(self) -> int | None:
+        return None if self.records is None else sum(self.records)

@@ -61,6 +61,8 @@ class BuildOptions:
     name:           str | None = None    # File prefix; None = basename of dest (official).
     command_line:   tuple[str, ...] = () # Recorded in dataset.json.
     progress:       bool  = True         # tqdm progress bar on stderr.
+    transform:      str | None = None    # Official --transform: "center-crop" or "center-crop-wide" (ADA's dataset_tool).
+    transform_height: int | None = None  # center-crop-wide: the H of --resolution WxH (W = resolution).
 
     @property
     def resolution_log2(self) -> int:
@@ -69,6 +71,15 @@ class BuildOptions:
     @property
     def dataset_name(self) -> str:
         return self.name or os.path.basename(os.path.normpath(self.dest))
+
+    def input_source(self) -> sources.Source:
+        """The `sources.Source` that `source` names (validated options)."""
+        source = sources.open_source(self.source, num_images=self.num_images, seed=self.synthetic_seed,
+                                     resolution=self.resolution)
+        if self.transform:
+            source = sources.TransformedSource(source, self.transform, self.resolution,
+                                               self.transform_height or self.resolution)
+        return source
 
     @property
     def upscale_allowed(self) -> bool:
@@ -119,9 +130,24 @@ class BuildOptions:
                 fail("--num-images", self.num_images, "must be a positive integer for a synthetic source")
             if self.alignment != "none":
                 fail("--alignment", self.alignment, "must be 'none' for a synthetic source")
+            if self.channels != 3:
+                fail("--channels", self.channels, "must be 3 for a synthetic source (the faces are RGB)")
         elif self.num_images is not None:
             raise UserError("--num-images only applies to a synthetic source (--source synthetic:faces); "
                             "use --max-images to limit a real source.")
+        if self.transform is not None:
+            if self.transform not in sources.TRANSFORMS:
+                fail("--transform", self.transform, f"must be one of {sources.TRANSFORMS}")
+            if self.alignment != "none" or self.source is None:
+                fail("--transform", self.transform, "needs --source and --alignment none")
+            height = self.transform_height or self.resolution
+            if self.transform == "center-crop" and height != self.resolution:
+                fail("--resolution", f"{self.resolution}x{height}", "must be square (NxN) for center-crop")
+            if not isinstance(height, int) or not 1 <= height <= self.resolution:
+                fail("--resolution", f"{self.resolution}x{height}", "needs 1 <= H <= W for center-crop-wide")
+        elif self.transform_height not in (None, self.resolution):
+            fail("--resolution", f"{self.resolution}x{self.transform_height}",
+                 "may be WxH with W != H only with --transform center-crop-wide")
         if self.from_tfrecords is not None:
             for option, value in (("--alignment", self.alignment != "none"), ("--labels", self.labels),
                                   ("--save-aligned", self.save_aligned)):

@@ -1,5 +1,8 @@
 """Dataset inputs: image folders and zips, the FFHQ landmark JSON, labels, image decoding.
 
+Every `--source` is a `Source` (`open_source`): `FileSource` (a folder or zip) here, the drawn
+toy faces `synthetic_faces.SyntheticSource`; the builder and its workers use only the protocol.
+
 An input is named by its `key`: the path relative to `--source` with '/'
 separators (a folder, searched recursively, hidden files and folders skipped) or
 the member name (a zip). Keys are what the skip report, `--labels` and the FFHQ
@@ -24,7 +27,7 @@ import os
 import struct
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 
 import numpy as np
 
@@ -129,6 +132,62 @@ class Reader:
                 return f.read()
         except (OSError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
             raise Skip("unreadable", f"{type(exc).__name__}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources: what `--source` names, as the builder and its workers use it.
+
+
+class Source(Protocol):
+    """An input of a dataset build. Picklable (it travels to the worker processes).
+
+    `keys(exclude)` lists the inputs, sorted; `image(key, channels, draft_size)` is one input as
+    uint8 [H, W, channels] (or raises `Skip`); `info()` is the dataset.json `source` entry (its
+    "path" and "kind" first); `chunk_size(resolution)` is how many inputs a worker takes at once.
+    """
+
+    def keys(self, exclude: tuple[str, ...] = ()) -> list[str]: ...
+    def image(self, key: str, channels: int = 3, draft_size: int | None = None) -> np.ndarray: ...
+    def info(self) -> dict[str, Any]: ...
+    def chunk_size(self, resolution: int) -> int: ...
+
+
+class FileSource:
+    """A folder or a zip of image files (`list_source`, `Reader`, `decode_image`)."""
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        self._reader: Reader | None = None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "_reader": None}   # an open zip handle stays in its process
+
+    def keys(self, exclude: tuple[str, ...] = ()) -> list[str]:
+        return list_source(self.path, exclude)
+
+    def image(self, key: str, channels: int = 3, draft_size: int | None = None) -> np.ndarray:
+        if self._reader is None:
+            self._reader = Reader(self.path)
+        return decode_image(self._reader.read(key), channels, draft_size=draft_size)
+
+    def info(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": "folder" if os.path.isdir(self.path) else "zip"}
+
+    def chunk_size(self, resolution: int) -> int:
+        return 8 if resolution <= 128 else 2 if resolution <= 512 else 1
+
+
+def open_source(source: str, *, num_images: int | None = None, seed: int = 0, resolution: int = 0) -> Source:
+    """The `Source` that `--source` names: `synthetic:<kind>` (`num_images` drawn at `resolution`
+    from stream `seed`: `synthetic_faces.SyntheticSource`), else a folder or zip of images."""
+    from stylegan_tf.data import synthetic_faces
+
+    kind = synthetic_faces.parse_source(source)
+    if kind is not None:
+        return synthetic_faces.SyntheticSource(kind, num_images, seed, resolution)
+    if is_cifar10_archive(source):
+        return Cifar10Source(source)
+    return FileSource(source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,3 +487,218 @@ def load_labels(path: str) -> Labels:
     names = sorted({str(v) for _, v in pairs})
     number = {n: i for i, n in enumerate(names)}
     return Labels({str(k).replace("\\", "/"): number[str(v)] for k, v in pairs}, len(names), tuple(names))
+
+
+# ---------------------------------------------------------------------------------------------
+# The CIFAR-10 python archive and the official crop transforms (StyleGAN2-ADA / StyleGAN3
+# `dataset_tool.py`), as `Source`s.
+
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+CIFAR10_DIR = "cifar-10-batches-py"
+TRANSFORMS = ("center-crop", "center-crop-wide")
+
+
+def is_cifar10_archive(path: str | None) -> bool:
+    """`cifar-10-python.tar.gz` (the official tool's test), or any .tar.gz/.tgz/.tar named like it."""
+    if not path or not os.path.isfile(path):
+        return False
+    name = os.path.basename(path).lower()
+    return name == CIFAR10_ARCHIVE or (name.startswith("cifar-10") and name.endswith((".tar.gz", ".tgz", ".tar")))
+
+
+def _cifar_unpickler(file, where: str):
+    """A `pickle.Unpickler` that resolves only what a CIFAR-10 batch holds: numpy's array and dtype
+    rebuilders (checked: plain dtypes, the empty placeholder numpy pickles create) and `_codecs.encode`
+    (protocol 2 bytes, latin-1 only). Any other global is refused before anything is called."""
+    import _compat_pickle
+    import pickle
+
+    from stylegan_tf.official import pickle_reader as pr
+
+    allowed = {("numpy", "ndarray"): pr.NDARRAY, ("numpy", "dtype"): pr._np_dtype,
+               ("_codecs", "encode"): pr._codecs_encode,
+               **pr._numpy_names("multiarray._reconstruct", pr._np_reconstruct),
+               **pr._numpy_names("numeric._frombuffer", pr._np_frombuffer)}
+
+    class CifarUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str):
+            module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+            if (module, name) not in allowed:
+                raise UserError(f"{where}: refused to load the global {module}.{name}: a CIFAR-10 batch holds only "
+                                f"numpy arrays, lists and strings, and a pickle can run code through a global.")
+            return allowed[(module, name)]
+
+        def persistent_load(self, pid):
+            raise UserError(f"{where}: persistent ids are not part of a CIFAR-10 batch.")
+
+    return CifarUnpickler(file, encoding="latin1")
+
+
+def _read_cifar_pickle(data: bytes, where: str) -> dict:
+    """One CIFAR-10 pickle with the restricted unpickler; its keys as str (Python 2 writes bytes)."""
+    import pickle
+
+    from stylegan_tf.official import pickle_reader as pr
+
+    f = pr._BoundedReader(io.BytesIO(data), len(data))
+    try:
+        pr._check_opcodes(f, len(data))
+        obj = _cifar_unpickler(f, where).load()
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - corrupt data surfaces as any of pickle's or numpy's errors
+        raise UserError(f"{where} is not a readable CIFAR-10 pickle: {type(exc).__name__}: {exc}") from None
+    if not isinstance(obj, dict):
+        raise UserError(f"{where}: expected a dict, found a {type(obj).__name__}.")
+    return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in obj.items()}
+
+
+_CIFAR_CACHE: dict[str, tuple] = {}
+
+
+def read_cifar10(path: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...] | None, tuple[str, ...]]:
+    """The training images uint8 [N, 32, 32, 3] and labels int64 [N] of `cifar-10-python.tar.gz`
+    (`data_batch_1` ... `data_batch_5` in order, as the official tool; an archive with fewer batches is
+    read as it is), the class names of `batches.meta` (None without it) and the keys
+    `data_batch_<b>/<i:05d>` (sorted = official order). Cached per process."""
+    import tarfile
+
+    key = os.path.abspath(path)
+    if key in _CIFAR_CACHE:
+        return _CIFAR_CACHE[key]
+    images, labels, classes, keys = [], [], None, []
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            members = {m.name: m for m in tar.getmembers() if m.isfile()}
+            batches = []
+            for b in range(1, 6):
+                member = members.get(f"{CIFAR10_DIR}/data_batch_{b}")
+                if member is None:
+                    break
+                batches.append(member)
+            if not batches:
+                raise UserError(f"--source {path} is not the CIFAR-10 python archive: it has no "
+                                f"{CIFAR10_DIR}/data_batch_1.")
+            for member in batches:
+                where = f"{path}:{member.name}"
+                batch = _read_cifar_pickle(tar.extractfile(member).read(), where)
+                data, batch_labels = batch.get("data"), batch.get("labels")
+                if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2
+                        and data.shape[1] == 3072):
+                    shape = list(data.shape) if isinstance(data, np.ndarray) else type(data).__name__
+                    raise UserError(f"{where}: 'data' must be uint8 [N, 3072]; found {shape}.")
+                if not (isinstance(batch_labels, list) and len(batch_labels) == data.shape[0]
+                        and all(isinstance(v, int) and 0 <= v <= 9 for v in batch_labels)):
+                    raise UserError(f"{where}: 'labels' must be a list of {data.shape[0]} classes 0..9.")
+                images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+                keys += [f"{member.name.rsplit('/', 1)[1]}/{i:05d}" for i in range(data.shape[0])]
+                labels.append(np.asarray(batch_labels, np.int64))
+            meta = members.get(f"{CIFAR10_DIR}/batches.meta")
+            if meta is not None:
+                names = _read_cifar_pickle(tar.extractfile(meta).read(), f"{path}:{meta.name}").get("label_names")
+                if isinstance(names, list) and len(names) == 10 and all(isinstance(n, (str, bytes)) for n in names):
+                    classes = tuple(n.decode("latin1") if isinstance(n, bytes) else n for n in names)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise UserError(f"--source {path} is not a readable tar archive: {type(exc).__name__}: {exc}") from None
+    result = (np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels), classes, tuple(keys))
+    _CIFAR_CACHE[key] = result
+    return result
+
+
+class Cifar10Source:
+    """`cifar-10-python.tar.gz` as a `Source`: the 50,000 training images (32x32 RGB) with their classes
+    as labels (`labels()`, used when no --labels is given); keys `data_batch_<b>/<i:05d>`."""
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        self._positions = None
+
+    def _data(self):
+        return read_cifar10(self.path)
+
+    def keys(self, exclude: tuple[str, ...] = ()) -> list[str]:
+        return list(self._data()[3])
+
+    def image(self, key: str, channels: int = 3, draft_size: int | None = None) -> np.ndarray:
+        images, _, _, keys = self._data()
+        if getattr(self, "_positions", None) is None:
+            self._positions = {k: i for i, k in enumerate(keys)}
+        image = images[self._positions[key]]
+        if channels == 1:
+            import PIL.Image
+
+            return np.asarray(PIL.Image.fromarray(image).convert("L"))[:, :, None]
+        return image
+
+    def labels(self) -> "Labels":
+        _, labels, classes, keys = self._data()
+        return Labels(dict(zip(keys, (int(v) for v in labels))), 10, classes)
+
+    def info(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": "cifar10"}
+
+    def chunk_size(self, resolution: int) -> int:
+        return 64
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "_positions": None}   # each worker process reads the archive once
+
+
+def apply_transform(image: np.ndarray, transform: str, width: int, height: int) -> np.ndarray | None:
+    """The official `--transform` of `dataset_tool.py` (uint8 HWC in and out; Lanczos resizes):
+
+    - `center-crop`: the largest centred square (rows/columns `(n - s) // 2 : (n + s) // 2`),
+      resized to width x height;
+    - `center-crop-wide`: rows cropped to the aspect ratio of width x height (`ch = round(width * h / w)`),
+      resized to width x height and centred on a black width x width canvas; None (the image is
+      dropped) when the image is narrower than `width` or `ch < height`.
+    """
+    import PIL.Image
+
+    def resize(img: np.ndarray) -> np.ndarray:
+        pil = PIL.Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)
+        return np.asarray(pil.resize((width, height), PIL.Image.Resampling.LANCZOS)).reshape(height, width, -1)
+
+    h, w = image.shape[:2]
+    if transform == "center-crop":
+        s = min(h, w)
+        return resize(np.ascontiguousarray(image[(h - s) // 2:(h + s) // 2, (w - s) // 2:(w + s) // 2]))
+    if transform == "center-crop-wide":
+        ch = int(np.round(width * h / w))
+        if w < width or ch < height:
+            return None
+        content = resize(np.ascontiguousarray(image[(h - ch) // 2:(h + ch) // 2]))
+        canvas = np.zeros((width, width, image.shape[2]), np.uint8)
+        canvas[(width - height) // 2:(width + height) // 2] = content
+        return canvas
+    raise UserError(f"--transform must be one of {TRANSFORMS}. Received: --transform {transform!r}")
+
+
+class TransformedSource:
+    """A `Source` whose images go through `apply_transform` (the official --transform): full decodes
+    (no JPEG draft), a dropped image is skipped as `too_small`."""
+
+    def __init__(self, inner: Any, transform: str, width: int, height: int):
+        self.inner, self.transform, self.width, self.height = inner, transform, width, height
+
+    def keys(self, exclude: tuple[str, ...] = ()) -> list[str]:
+        return self.inner.keys(exclude)
+
+    def image(self, key: str, channels: int = 3, draft_size: int | None = None) -> np.ndarray:
+        image = self.inner.image(key, channels)
+        out = apply_transform(image, self.transform, self.width, self.height)
+        if out is None:
+            h, w = image.shape[:2]
+            raise Skip("too_small", f"{w}x{h}: center-crop-wide needs a width of at least {self.width} and "
+                                    f"round({self.width} * h / w) >= {self.height}")
+        return out
+
+    def labels(self):
+        return self.inner.labels() if hasattr(self.inner, "labels") else None
+
+    def info(self) -> dict[str, Any]:
+        return {**self.inner.info(), "transform": self.transform, "transform_size": [self.width, self.height]}
+
+    def chunk_size(self, resolution: int) -> int:
+        return self.inner.chunk_size(resolution)

@@ -9,14 +9,16 @@ whose curve varies from frown to smile. Edges are antialiased analytically (a
 one-pixel ramp on each ellipse's boundary). An image takes about a millisecond
 (32x32 or 64x64), so thousands are drawn in seconds.
 
-The builder reads them as a source like a folder of photos (`--source synthetic:faces
---num-images N`); `stylegan_tf.data.synthetic.build_synthetic_dataset` builds such a
-dataset for the training demo.
+The builder reads them as a `sources.Source` like a folder of photos (`SyntheticSource`:
+`--source synthetic:faces --num-images N`, keys "0".."N-1" zero-padded to one width);
+`stylegan_tf.data.synthetic.build_synthetic_dataset` builds such a dataset for the training demo.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -129,3 +131,29 @@ def parse_source(source: str | None) -> str | None:
     if source is None or not source.startswith(SOURCE_PREFIX):
         return None
     return source[len(SOURCE_PREFIX):]
+
+
+@dataclass(frozen=True)
+class SyntheticSource:
+    """`--source synthetic:<kind>` as a `sources.Source`: `num_images` images drawn at `resolution`
+    (square, so the builder's resize is the identity) from stream `seed`; RGB only (the build
+    options refuse `--channels 1` with it)."""
+
+    kind: str
+    num_images: int
+    seed: int
+    resolution: int
+
+    def keys(self, exclude: tuple[str, ...] = ()) -> list[str]:
+        width = len(str(self.num_images - 1))
+        return [str(i).zfill(width) for i in range(self.num_images)]
+
+    def image(self, key: str, channels: int = 3, draft_size: int | None = None) -> np.ndarray:
+        return synthetic_image(self.kind, self.resolution, int(key), self.seed)
+
+    def info(self) -> dict[str, Any]:
+        return {"path": SOURCE_PREFIX + self.kind, "kind": "synthetic", "num_images": self.num_images,
+                "seed": self.seed}
+
+    def chunk_size(self, resolution: int) -> int:
+        return 64 if resolution <= 64 else 8

@@ -41,6 +41,14 @@ EXAMPLES_TEMPLATE = """examples:
   # Check a dataset (levels, counts, shapes, labels, checksums, every record's CRC):
   {command} --inspect datasets/ffhq
 
+  # StyleGAN2-ADA / StyleGAN3 datasets (zip or folder of PNGs + dataset.json), both ways:
+  {command} --to-ada datasets/ffhq256 --dest ffhq256.zip
+  {command} --from-ada ffhq256.zip --dest datasets/ffhq256-again
+
+  # The official transforms and the CIFAR-10 python archive as sources:
+  {command} --source lsun_cats/ --transform center-crop-wide --resolution 256x192 --dest datasets/cats
+  {command} --source cifar-10-python.tar.gz --resolution 32 --dest datasets/cifar10
+
   # Toy faces drawn by the project itself (no download):
   {command} --source synthetic:faces --num-images 5000 --resolution 64 \\
       --dest datasets/toyfaces
@@ -61,9 +69,17 @@ def build_parser(command: tuple[str, ...] = COMMAND) -> argparse.ArgumentParser:
     io.add_argument("--source", metavar="PATH", help="folder (searched recursively) or zip of images, "
                     "or synthetic:faces")
     io.add_argument("--dest", metavar="DIR", help="dataset directory to create (its name is the file prefix)")
-    io.add_argument("--resolution", type=int, metavar="N", help="top resolution, a power of two 4..1024")
+    io.add_argument("--resolution", type=_resolution, metavar="N", help="top resolution, a power of two 4..1024; "
+                    "WxH (W = the resolution) with --transform center-crop-wide")
     io.add_argument("--from-tfrecords", metavar="DIR", help="an existing (official) TFRecord dataset as input: "
                     "re-shard and/or cut to a lower --resolution; records are copied unchanged")
+    io.add_argument("--to-ada", metavar="DIR", help="write the TFRecord dataset DIR as a StyleGAN2-ADA/StyleGAN3 "
+                    "dataset at --dest (a .zip, else a folder): PNGs + dataset.json, record order")
+    io.add_argument("--from-ada", metavar="PATH", help="a StyleGAN2-ADA/StyleGAN3 dataset (zip or folder) as "
+                    "TFRecords at --dest: file order, every level, its labels")
+    io.add_argument("--transform", choices=("center-crop", "center-crop-wide"),
+                    help="the official dataset_tool crop: largest centred square, or the aspect of --resolution WxH "
+                         "on a black WxW canvas (narrower inputs are skipped)")
     io.add_argument("--inspect", metavar="DIR", help="print what a dataset holds, verify it, and exit")
     io.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --dest")
     io.add_argument("--save-aligned", metavar="DIR", help="also write every image's top level as a PNG")
@@ -102,6 +118,15 @@ def build_parser(command: tuple[str, ...] = COMMAND) -> argparse.ArgumentParser:
     return p
 
 
+def _resolution(text: str) -> tuple[int, int]:
+    """`N` or `WxH` (the official tool's --resolution) as (W, H)."""
+    parts = text.lower().split("x")
+    if len(parts) in (1, 2) and all(p.strip().isdigit() for p in parts):
+        width, height = int(parts[0]), int(parts[-1])
+        return width, height
+    raise argparse.ArgumentTypeError(f"expected N or WxH (e.g. 256 or 256x192), got {text!r}")
+
+
 def parse_args(argv: list[str] | None = None, command: tuple[str, ...] = COMMAND) -> argparse.Namespace:
     return build_parser(command).parse_args(argv)
 
@@ -109,17 +134,19 @@ def parse_args(argv: list[str] | None = None, command: tuple[str, ...] = COMMAND
 def options_from_args(args: argparse.Namespace, argv: list[str], command: tuple[str, ...] = COMMAND) -> BuildOptions:
     """The build options of a parsed command line (a pure function)."""
     missing = [flag for flag, value in (("--dest", args.dest), ("--resolution", args.resolution)) if value is None]
+    width, height = args.resolution or (None, None)
     if missing:
         raise UserError(f"Missing {' and '.join(missing)} (or use --inspect DIR). See --help.")
     return BuildOptions(
-        dest=args.dest, resolution=args.resolution, source=args.source, alignment=args.alignment,
+        dest=args.dest, resolution=width, source=args.source, alignment=args.alignment,
         landmarks=args.landmarks, rotate=not args.no_rotation, crop=args.crop, faces=args.faces,
         min_face_size=args.min_face_size, align_size=args.align_size, allow_upscale=args.allow_upscale,
         channels=args.channels, labels=args.labels, workers=args.workers, shuffle=not args.no_shuffle,
         shuffle_seed=args.shuffle_seed, max_images=args.max_images, num_images=args.num_images,
         synthetic_seed=args.seed, shards=args.shards, strict=args.strict, save_aligned=args.save_aligned,
         from_tfrecords=args.from_tfrecords, overwrite=args.overwrite, progress=not args.no_progress,
-        command_line=(*command, *argv))
+        command_line=(*command, *argv), transform=args.transform,
+        transform_height=height if height != width or args.transform else None)
 
 
 def inspect(path: str) -> None:
@@ -132,6 +159,28 @@ def inspect(path: str) -> None:
     print(f"OK: {len(counts)} levels, {next(iter(counts.values()))} images each.")
 
 
+def convert_ada(args: argparse.Namespace, argv: list[str], command: tuple[str, ...] = COMMAND) -> None:
+    """--to-ada / --from-ada (stylegan_tf.data.ada_format)."""
+    from stylegan_tf.data import ada_convert
+
+    if bool(args.to_ada) == bool(args.from_ada) or args.source or args.from_tfrecords:
+        raise UserError("Give one input: --to-ada DIR or --from-ada PATH (not with --source or --from-tfrecords).")
+    if not args.dest:
+        raise UserError("Missing --dest (the .zip or folder to write). See --help.")
+    width, height = args.resolution or (None, None)
+    if width != height:
+        raise UserError(f"--resolution must be N with --to-ada/--from-ada. Received: --resolution {width}x{height}")
+    if args.to_ada:
+        count = ada_convert.tfrecords_to_ada(args.to_ada, args.dest, resolution=width, overwrite=args.overwrite,
+                                            max_images=args.max_images, progress=not args.no_progress)
+        print(f"Wrote {count} images to {os.path.abspath(args.dest)} (StyleGAN2-ADA/StyleGAN3 format).")
+    else:
+        summary = ada_convert.ada_to_tfrecords(args.from_ada, args.dest, resolution=width, shards=args.shards,
+                                              overwrite=args.overwrite, max_images=args.max_images,
+                                              progress=not args.no_progress, command_line=(*command, *argv))
+        print(summary.format())
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt  # `kill` cleans up like Ctrl-C: nothing half-built is left behind
 
@@ -140,6 +189,8 @@ def run(args: argparse.Namespace, argv: list[str], command: tuple[str, ...] = CO
     """--inspect a dataset, or build one."""
     if args.inspect:
         inspect(args.inspect)
+    elif args.to_ada or args.from_ada:
+        convert_ada(args, argv, command)
     else:
         print(build_dataset(options_from_args(args, argv, command)).format())
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from stylegan_tf.data import records, sources, synthetic_faces
+from stylegan_tf.data import records, sources
 from stylegan_tf.data.options import is_power_of_two
 from stylegan_tf.data.sources import Skip
 
@@ -28,9 +28,7 @@ class Job:
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    source: str | None
-    synthetic_kind: str | None
-    synthetic_seed: int
+    source: sources.Source
     alignment: str
     resolution: int
     align_size: int
@@ -48,7 +46,7 @@ _STATE: dict[str, Any] = {}
 
 
 def init(config: WorkerConfig, in_worker_process: bool = True) -> None:
-    """Per-process setup: single-threaded OpenCV, the input reader, MTCNN when detecting.
+    """Per-process setup: single-threaded OpenCV, MTCNN when detecting (the source opens its files itself).
 
     Worker processes ignore Ctrl-C: the main process receives it, stops handing out
     inputs and shuts the pool down.
@@ -60,7 +58,6 @@ def init(config: WorkerConfig, in_worker_process: bool = True) -> None:
     if config.threads:
         cv2.setNumThreads(config.threads)
     _STATE["config"] = config
-    _STATE["reader"] = sources.Reader(config.source) if config.source and not config.synthetic_kind else None
     _STATE["detector"] = None
     if config.alignment == "detect":
         from stylegan_tf.data.detect import FaceDetector
@@ -90,13 +87,9 @@ def _outputs(job: Job) -> list[tuple[str, list[bytes], bytes | None]]:
 
     config: WorkerConfig = _STATE["config"]
     res = config.resolution
-    if config.synthetic_kind:
-        image = synthetic_faces.synthetic_image(config.synthetic_kind, res, int(job.key), config.synthetic_seed)
-        return _with_png([("", _records(image, res))], config)
-
     # Resizing only: a JPEG may decode at a reduced scale that keeps 3x the target (see _records).
     draft = 3 * res if config.alignment == "none" else None
-    image = sources.decode_image(_STATE["reader"].read(job.key), config.channels, draft_size=draft)
+    image = config.source.image(job.key, config.channels, draft_size=draft)
     h, w = image.shape[:2]
     if config.alignment == "none":
         side = min(h, w) if config.crop == "center" else max(h, w)

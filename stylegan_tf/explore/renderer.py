@@ -27,7 +27,7 @@ import numpy as np
 
 from stylegan_tf import cli, editing, families, media, probes, sampling
 from stylegan_tf.errors import UserError
-from stylegan_tf.generate import parse_layers
+from stylegan_tf.cli import parse_layers
 from stylegan_tf.input_transform import input_transform
 
 PSI_RANGE = (-2.0, 2.0)

@@ -33,6 +33,7 @@ import os
 import time
 from typing import Any, Sequence
 
+from stylegan_tf import faults
 # Registration order = listing order: the weight-free SWD first.
 from stylegan_tf.metrics import swd, fid, kid, precision_recall, ppl, equivariance  # noqa: F401,I001  (register the metrics)
 from stylegan_tf.metrics.registry import (MetricContext, MetricSpec, get_metric, list_metrics, make_context,
@@ -118,6 +119,7 @@ def evaluate_snapshot(generator, real_source: ImageSource | None, metric_names: 
             `resolution` (the current one) while growing, so the lower-resolution output is
             upsampled to full size as the official network does.
     """
+    faults.point("metrics")   # Fault injection (tests): a SIGKILL while a snapshot's metrics run.
     if cache_dir is None:
         cache_dir = os.path.join(os.path.dirname(os.path.abspath(run_dir)), "metric-cache")
     lines = compute_many(metric_names, generator, real_source, outdir=run_dir,

@@ -268,7 +268,7 @@ def equivariance_generator(G, metric: str = "equivariance"):
                         f"checkpoint or run directory it came from.")
     policy = getattr(G, "dtype_policy", None)
     if policy is not None and policy.compute_dtype != "float32":
-        from stylegan_tf.export import float32_copy
+        from stylegan_tf.saving import float32_copy
 
         return float32_copy(G)
     return G

@@ -27,6 +27,7 @@ import os
 import numpy as np
 
 from stylegan_tf.errors import UserError
+from stylegan_tf.safe_files import load_npz
 
 VGG16_BLOCKS = (2, 2, 3, 3, 3)            # convs per block; the tap is the last conv's relu.
 VGG16_CHANNELS = (64, 128, 256, 512, 512)
@@ -68,10 +69,9 @@ def load_weights(path: str | None, option: str = "--lpips", metric: str = "PPL")
     if not os.path.isfile(path):
         raise UserError(f"{option}: file not found. Received: {option}={path!r}. {WHERE}")
     try:
-        with np.load(path) as data:
-            weights = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as error:
-        raise UserError(f"{option}: {path!r} is not an .npz file ({error}). {WHERE}") from error
+        weights = load_npz(path, f"{option}: LPIPS weights")   # A damaged file names itself and the fault.
+    except UserError as error:
+        raise UserError(f"{error} {WHERE}") from None
     missing = [k for k in [f"vgg16/{n}/{p}" for n in conv_names() for p in ("kernel", "bias")] +
                [f"lin{l}" for l in range(5)] if k not in weights]
     if missing:

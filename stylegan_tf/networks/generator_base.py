@@ -12,7 +12,10 @@ export and the official-weight importers rely on:
     images = G.synthesis(w, noise_mode=..., noise=...)
     images = G(z, labels, truncation_psi=..., noise_mode=...)
 
-Subclasses set `family` (the registry key of `stylegan_tf.networks`).
+Subclasses set `family` (the registry key of `stylegan_tf.families`), `config_class` (the
+family's network config) and `synthesis_class` (its synthesis network); construction, building,
+`w_avg` and `get_config` (what `.keras` files store) are shared. Families with per-pixel noise
+inputs add `NoiseInputs` (the flat-noise delegates to the synthesis network).
 """
 
 from __future__ import annotations
@@ -21,19 +24,47 @@ import keras
 import numpy as np
 from keras import ops
 
-from stylegan_tf.networks.layers import lerp
+from stylegan_tf.networks.layers import build_dims, lerp
+from stylegan_tf.networks.mapping import MappingNetwork
 
 
 class StyleGenerator(keras.Model):
     """Base class: the mapping -> (truncation | mixing) -> synthesis forward and its pieces.
 
-    Subclasses create, in `__init__`, `self.config` (the family's network config, with
-    `num_layers`, `w_dim`, `truncation_psi`, `truncation_cutoff`, `w_avg_beta`,
-    `style_mixing_prob`, `resolution`), `self.mapping_network`, `self.synthesis_network`
-    (holding a `seed_generator`), and a non-trainable `self.w_avg` [w_dim].
+    Args:
+        config: the family's network config (`config_class`) or its dict; None = its defaults.
+        seed: optional int seeding the generator's random draws (noise, style mixing).
+
+    Holds `self.config` (with `num_layers`, `w_dim`, `truncation_psi`, `truncation_cutoff`,
+    `w_avg_beta`, `style_mixing_prob`, `resolution`), `self.mapping_network` (the shared
+    `MappingNetwork`), `self.synthesis_network` (a `synthesis_class`, holding a
+    `seed_generator`) and a non-trainable `self.w_avg` [w_dim].
     """
 
     family = None
+    config_class = None
+    synthesis_class = None
+
+    def __init__(self, config=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.config = self.config_class.coerce(config if config is not None else self.config_class())
+        self.seed = seed
+        self.mapping_network = MappingNetwork(self.config, name="mapping")
+        self.synthesis_network = self.synthesis_class(self.config, seed=seed, name="synthesis",
+                                                      dtype=self.dtype_policy)
+        self.build((None, self.config.latent_size))
+
+    def build(self, input_shape=None):
+        if getattr(self, "w_avg", None) is not None:
+            return
+        build_dims(self.mapping_network, None)
+        build_dims(self.synthesis_network, None)
+        self.w_avg = self.add_weight(name="w_avg", shape=(self.config.w_dim,), initializer="zeros",
+                                     trainable=False)
+
+    def get_config(self):
+        base = keras.layers.Layer.get_config(self)
+        return {**base, "config": self.config.to_dict(), "seed": self.seed}
 
     # Properties ---------------------------------------------------------------------
     @property
@@ -125,3 +156,19 @@ class StyleGenerator(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+class NoiseInputs:
+    """The noise delegates of a generator with per-pixel noise inputs (v1, StyleGAN2)."""
+
+    def noise_size(self, resolution=None) -> int:
+        """Length of a flat noise vector for `synthesis(w, noise=...)`."""
+        return self.synthesis_network.noise_size(resolution)
+
+    def const_noise(self, resolution=None):
+        """The fixed noise maps as one flat [1, noise_size] tensor."""
+        return self.synthesis_network.const_noise(resolution)
+
+    def noise_shapes(self, resolution=None):
+        """[(h, w)] of each noise input at `resolution` (default: the full one)."""
+        return self.synthesis_network.noise_shapes(resolution)

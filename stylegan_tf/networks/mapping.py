@@ -21,13 +21,13 @@ def _coerce_network_config(config):
 class MappingNetwork(keras.layers.Layer):
     """z (and labels) to w, broadcast to one w per synthesis layer.
 
-    Two conventions, picked by the config's family:
+    Two conventions, picked by the network config (`label_mode`, `mapping_weight_gain`):
 
-    - StyleGAN (v1, `family="stylegan1"`): z is concatenated with a label embedding
+    - StyleGAN (v1; TF StyleGAN2's conditional `LabelConcat` too): z is concatenated with a label embedding
       when conditional (official `LabelConcat`: a plain N(0, 1) matrix, not equalized),
       pixel-normalised, then passed through dense layers with gain sqrt(2) in the weight
       (`lrelu(sqrt(2) W x + b)`).
-    - StyleGAN2-ADA (other families, `label_mode="embed"`): z and the label embedding
+    - StyleGAN2-ADA (`label_mode="embed"`, StyleGAN2 and StyleGAN3): z and the label embedding
       `embed` (an equalized dense c_dim -> w_dim with bias, lr multiplier 1) are each
       normalised, then concatenated (ADA `MappingNetwork`); the dense layers apply their
       gain after the activation (`sqrt(2) lrelu(W x + b)`, official `bias_act`).
@@ -39,7 +39,7 @@ class MappingNetwork(keras.layers.Layer):
 
     Args:
         config: a network config of any family (`NetworkConfig`, `StyleGAN2Config`) or its dict.
-        label_mode: None (the family's: "concat" for stylegan1, "embed" otherwise), "concat" or "embed".
+        label_mode: None (the config's `label_mode`), "concat" or "embed".
         z_dim, w_dim, hidden_dim, num_layers: override the config's latent_size, w_dim,
             mapping_fmaps and mapping_layers (ADA's conditioning mapping of the
             discriminator: z_dim 0, w_dim = hidden_dim = cmap_dim, 8 layers). None = config.
@@ -59,9 +59,8 @@ class MappingNetwork(keras.layers.Layer):
         super().__init__(**kwargs)
         self.config = _coerce_network_config(config)
         c = self.config
-        self.v1 = getattr(c, "family", "stylegan1") == "stylegan1"
         if label_mode is None:
-            label_mode = "concat" if self.v1 else "embed"
+            label_mode = c.label_mode
         if label_mode not in LABEL_MODES:
             raise ValueError(f"label_mode must be one of {LABEL_MODES}. Received: label_mode={label_mode!r}")
         self.label_mode = label_mode
@@ -74,7 +73,7 @@ class MappingNetwork(keras.layers.Layer):
         self.broadcast = c.num_layers if num_ws is None else int(num_ws)
         if self.latent_size == 0 and not c.label_size:
             raise ValueError("A mapping network with z_dim=0 needs labels (label_size > 0)")
-        gain, act_gain = (SQRT2, 1.0) if self.v1 else (1.0, SQRT2)
+        gain, act_gain = (SQRT2, 1.0) if c.mapping_weight_gain else (1.0, SQRT2)
         self.dense_layers = []
         for i in range(self.depth):
             units = self.out_dim if i == self.depth - 1 else self.hidden

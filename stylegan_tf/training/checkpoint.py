@@ -48,8 +48,9 @@ TEMP_RE = re.compile(r"^\.ckpt-\d{12}\.tmp-(\d+)$")
 FORMAT_VERSION = 2  # 2: meta.json records the size and SHA-256 of variables.npz.
 DATA_FILE, META_FILE = "variables.npz", "meta.json"
 # Groups a checkpoint written before they existed may lack; they then keep their initial values
-# ("augment": ADA's p and statistics, added after the first v1 checkpoints).
-OPTIONAL_GROUPS = ("augment",)
+# ("augment": ADA's p and statistics, added after the first v1 checkpoints; "state": the family's
+# state and the iteration counter of the fit() path, which v1 checkpoints had none of).
+OPTIONAL_GROUPS = ("augment", "state")
 
 
 class DamagedCheckpoint(UserError):

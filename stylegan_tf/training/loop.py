@@ -84,7 +84,7 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
     import keras
     import tensorflow as tf
 
-    from stylegan_tf.export import save_keras, save_saved_model
+    from stylegan_tf.saving import save_keras, save_saved_model
     from stylegan_tf.training.options import MIXED_PRECISION
     from stylegan_tf.training.trainer import Trainer
 
@@ -109,7 +109,7 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                           num_workers=placement.num_workers)
         trainer.build_optimizers()
     if net.label_size:
-        trainer.set_label_pool(np.asarray(dataset.labels))   # The fakes' labels are drawn from these.
+        trainer.set_label_pool(np.asarray(dataset.labels()))   # The fakes' labels are drawn from these.
 
     # Resume.
     state = LoopState()
@@ -117,6 +117,9 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
         source = ckpt.choose_checkpoint(options.resume, run_dir)
         state = LoopState.from_dict(ckpt.load_checkpoint(trainer, source))
         print(f"Resumed from {source} at kimg {state.cur_nimg / 1000:.1f}", flush=True)
+        if state.finished and chief:   # A kill may have cut the final exports short (or left an older
+            # snapshot's under the name): nothing else writes them, so they are written again.
+            _write_exports(trainer, run_dir, state.cur_nimg // 1000, options, save_keras, save_saved_model)
     elif pretrained is not None:
         from stylegan_tf.official.finetune import copy_networks
 
@@ -251,13 +254,19 @@ def _network_snapshot(trainer, run_dir, state, options, dataset, phase, chief, r
         print(f"Not writing the snapshot at kimg {kimg}: the networks hold non-finite values.", flush=True)
         return {"kimg": kimg, "skipped": True}
     path = ckpt.save_checkpoint(trainer, run_dir, state.to_dict(), keep=options.keep_checkpoints)
-    exports = [str(save_keras(trainer.Gs, run_dir / f"network-snapshot-{kimg:06d}.keras"))]
-    if options.export_savedmodel:
-        exports.append(str(save_saved_model(trainer.Gs, run_dir / "saved_model")))
+    exports = _write_exports(trainer, run_dir, kimg, options, save_keras, save_saved_model)
     result = {"kimg": kimg, "checkpoint": str(path), "exports": exports}
     if options.metrics:
         result["metrics"] = _snapshot_metrics(trainer, dataset, options, run_dir, phase, kimg, reporter)
     return result
+
+
+def _write_exports(trainer, run_dir, kimg, options, save_keras, save_saved_model) -> list[str]:
+    """Gs as network-snapshot-<kimg>.keras and (with `export_savedmodel`) the SavedModel; returns their paths."""
+    exports = [str(save_keras(trainer.Gs, run_dir / f"network-snapshot-{kimg:06d}.keras"))]
+    if options.export_savedmodel:
+        exports.append(str(save_saved_model(trainer.Gs, run_dir / "saved_model")))
+    return exports
 
 
 def _snapshot_metrics(trainer, dataset, options, run_dir, phase, kimg, reporter) -> dict[str, Any]:

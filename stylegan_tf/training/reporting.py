@@ -17,7 +17,7 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from stylegan_tf.images import grid, save_png, to_uint8
+from stylegan_tf.media import grid, save_png, to_uint8
 
 
 def format_time(seconds: float) -> str:

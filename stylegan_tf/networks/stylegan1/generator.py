@@ -17,13 +17,11 @@ psi (0.7) and cutoff (8); training calls (`training=True`) never truncate, updat
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
 from stylegan_tf.config import NetworkConfig
-from stylegan_tf.networks.generator_base import StyleGenerator
-from stylegan_tf.networks.layers import build_dims, register
-from stylegan_tf.networks.mapping import MappingNetwork
+from stylegan_tf.networks.generator_base import NoiseInputs, StyleGenerator
+from stylegan_tf.networks.layers import register
 from stylegan_tf.networks.stylegan1.synthesis import SynthesisNetwork, resolution_log2
 
 
@@ -33,7 +31,7 @@ def active_layers(resolution: int) -> int:
 
 
 @register
-class Generator(StyleGenerator):
+class Generator(NoiseInputs, StyleGenerator):
     """The StyleGAN generator.
 
     Args:
@@ -55,23 +53,8 @@ class Generator(StyleGenerator):
     """
 
     family = "stylegan1"
-
-    def __init__(self, config=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.config = NetworkConfig.coerce(config if config is not None else NetworkConfig())
-        self.seed = seed
-        self.mapping_network = MappingNetwork(self.config, name="mapping")
-        self.synthesis_network = SynthesisNetwork(self.config, seed=seed, name="synthesis",
-                                                  dtype=self.dtype_policy)
-        self.build((None, self.config.latent_size))
-
-    def build(self, input_shape=None):
-        if getattr(self, "w_avg", None) is not None:
-            return
-        build_dims(self.mapping_network, None)
-        build_dims(self.synthesis_network, None)
-        self.w_avg = self.add_weight(name="w_avg", shape=(self.config.w_dim,), initializer="zeros",
-                                     trainable=False)
+    config_class = NetworkConfig
+    synthesis_class = SynthesisNetwork
 
     # Properties ---------------------------------------------------------------------
     @property
@@ -81,14 +64,6 @@ class Generator(StyleGenerator):
 
     def active_layers(self, resolution=None) -> int:
         return active_layers(resolution or self.config.resolution)
-
-    def noise_size(self, resolution=None) -> int:
-        """Length of a flat noise vector for `synthesis(w, noise=...)` (see `SynthesisNetwork`)."""
-        return self.synthesis_network.noise_size(resolution)
-
-    def const_noise(self, resolution=None):
-        """The fixed noise maps as one flat [1, noise_size] tensor."""
-        return self.synthesis_network.const_noise(resolution)
 
     def synthesis(self, w, resolution=None, noise_mode="random", noise=None, full_size=False):
         """w [N, num_layers, w_dim] to images; see `SynthesisNetwork`."""
@@ -102,8 +77,4 @@ class Generator(StyleGenerator):
             resolution_log2(resolution, self.config)
         w = self.styles(z, labels, truncation_psi, truncation_cutoff, resolution, training)
         return self.synthesis(w, resolution=resolution, noise_mode=noise_mode, noise=noise, full_size=full_size)
-
-    def get_config(self):
-        base = keras.layers.Layer.get_config(self)
-        return {**base, "config": self.config.to_dict(), "seed": self.seed}
 

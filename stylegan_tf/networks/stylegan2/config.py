@@ -49,6 +49,13 @@ class StyleGAN2Config:
     style_mixing_prob:  float = 0.9      # Style-mixing regularisation probability, 0 = off.
     conditioning:       str   = "ada"    # Label convention (label_size > 0): "ada", "ada-tf", "stylegan2-tf".
 
+    mapping_weight_gain = False   # The mapping's lrelu gain after the activation (`bias_act`).
+
+    @property
+    def label_mode(self) -> str:
+        """How the mapping network takes labels: TF StyleGAN2's `LabelConcat` or ADA's `embed`."""
+        return "concat" if self.conditioning == "stylegan2-tf" else "embed"
+
     @property
     def resolution_log2(self) -> int:
         return int(math.log2(self.resolution))

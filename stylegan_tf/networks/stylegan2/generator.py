@@ -15,17 +15,14 @@ and mix styles with probability `style_mixing_prob` (0.9).
 
 from __future__ import annotations
 
-import keras
-
-from stylegan_tf.networks.generator_base import StyleGenerator
-from stylegan_tf.networks.layers import build_dims, register
-from stylegan_tf.networks.mapping import MappingNetwork
+from stylegan_tf.networks.generator_base import NoiseInputs, StyleGenerator
+from stylegan_tf.networks.layers import register
 from stylegan_tf.networks.stylegan2.config import StyleGAN2Config
 from stylegan_tf.networks.stylegan2.synthesis import StyleGAN2SynthesisNetwork, check_resolution
 
 
 @register
-class StyleGAN2Generator(StyleGenerator):
+class StyleGAN2Generator(NoiseInputs, StyleGenerator):
     """The StyleGAN2 generator.
 
     Weights: `mapping/dense{i}/{kernel,bias}` (TF `G_mapping/Dense{i}`, ADA `mapping.fc{i}`),
@@ -50,36 +47,8 @@ class StyleGAN2Generator(StyleGenerator):
     """
 
     family = "stylegan2"
-
-    def __init__(self, config=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.config = StyleGAN2Config.coerce(config if config is not None else StyleGAN2Config())
-        self.seed = seed
-        self.mapping_network = MappingNetwork(  # TF stylegan2's LabelConcat for "stylegan2-tf", else ADA's embed.
-            self.config, label_mode="concat" if self.config.conditioning == "stylegan2-tf" else "embed", name="mapping")
-        self.synthesis_network = StyleGAN2SynthesisNetwork(self.config, seed=seed, name="synthesis",
-                                                           dtype=self.dtype_policy)
-        self.build((None, self.config.latent_size))
-
-    def build(self, input_shape=None):
-        if getattr(self, "w_avg", None) is not None:
-            return
-        build_dims(self.mapping_network, None)
-        build_dims(self.synthesis_network, None)
-        self.w_avg = self.add_weight(name="w_avg", shape=(self.config.w_dim,), initializer="zeros",
-                                     trainable=False)
-
-    def noise_size(self, resolution=None) -> int:
-        """Length of a flat noise vector for `synthesis(w, noise=...)`."""
-        return self.synthesis_network.noise_size(resolution)
-
-    def const_noise(self, resolution=None):
-        """The fixed noise maps as one flat [1, noise_size] tensor."""
-        return self.synthesis_network.const_noise(resolution)
-
-    def noise_shapes(self, resolution=None):
-        """[(h, w)] of each noise input (see `StyleGAN2SynthesisNetwork.noise_shapes`)."""
-        return self.synthesis_network.noise_shapes(resolution)
+    config_class = StyleGAN2Config
+    synthesis_class = StyleGAN2SynthesisNetwork
 
     def summary_layers(self):
         """(name, layer, output shape) rows of the `--dry-run` table (`stylegan_tf.summary`)."""
@@ -101,10 +70,6 @@ class StyleGAN2Generator(StyleGenerator):
         w = self.styles(z, labels, truncation_psi, truncation_cutoff, resolution, training)
         return self.synthesis(w, resolution=resolution, noise_mode=noise_mode, noise=noise, full_size=full_size,
                               training=training)
-
-    def get_config(self):
-        base = keras.layers.Layer.get_config(self)
-        return {**base, "config": self.config.to_dict(), "seed": self.seed}
 
 
 Generator = StyleGAN2Generator

@@ -56,6 +56,10 @@ class StyleGAN3Config:
     w_avg_beta:         float = 0.998    # Decay of the tracked average w (updated with the EMAs only).
     style_mixing_prob:  float = 0.0      # Style mixing probability (official SG3: 0).
 
+    # The mapping network's conventions: ADA's label embedding, the lrelu gain after the activation.
+    label_mode = "embed"
+    mapping_weight_gain = False
+
     # Derived -----------------------------------------------------------------------------
     @property
     def resolution_log2(self) -> int:

@@ -18,8 +18,7 @@ import keras
 import numpy as np
 
 from stylegan_tf.networks.generator_base import StyleGenerator
-from stylegan_tf.networks.layers import build_dims, register
-from stylegan_tf.networks.mapping import MappingNetwork
+from stylegan_tf.networks.layers import register
 from stylegan_tf.networks.stylegan3.config import StyleGAN3Config
 from stylegan_tf.networks.stylegan3.synthesis import SynthesisNetwork, make_transform
 
@@ -48,22 +47,8 @@ class StyleGAN3Generator(StyleGenerator):
     """
 
     family = "stylegan3"
-
-    def __init__(self, config=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.config = StyleGAN3Config.coerce(config if config is not None else StyleGAN3Config())
-        self.seed = seed
-        self.mapping_network = MappingNetwork(self.config, name="mapping")
-        self.synthesis_network = SynthesisNetwork(self.config, seed=seed, name="synthesis", dtype=self.dtype_policy)
-        self.build((None, self.config.latent_size))
-
-    def build(self, input_shape=None):
-        if getattr(self, "w_avg", None) is not None:
-            return
-        build_dims(self.mapping_network, None)
-        build_dims(self.synthesis_network, None)
-        self.w_avg = self.add_weight(name="w_avg", shape=(self.config.w_dim,), initializer="zeros",
-                                     trainable=False)
+    config_class = StyleGAN3Config
+    synthesis_class = SynthesisNetwork
 
     # The input transform ------------------------------------------------------------------
     @property
@@ -112,10 +97,6 @@ class StyleGAN3Generator(StyleGenerator):
         else:
             w = self.styles(z, labels, truncation_psi, truncation_cutoff, training=training)
         return self.synthesis(w, noise_mode=noise_mode, noise=noise, update_emas=update)
-
-    def get_config(self):
-        base = keras.layers.Layer.get_config(self)
-        return {**base, "config": self.config.to_dict(), "seed": self.seed}
 
 
 Generator = StyleGAN3Generator
