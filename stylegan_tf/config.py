@@ -51,6 +51,13 @@ def require_fields(config: Any, prefix: str, *, positive_ints=(), non_negative_i
             require(ok(value), prefix + name, value, requirement)
 
 
+def fmap_base_of_cbase(cbase: int) -> int:
+    """The TF `fmap_base` of an official PyTorch `--cbase` (channel base): half of it, which must be even."""
+    if cbase % 2:
+        raise ValueError("must be even (the TF fmap_base is cbase / 2)")
+    return cbase // 2
+
+
 def require_style_network(config: Any, family: str, min_resolution: int = 4) -> None:
     """The checks of the fields every style-based network config shares (family, resolution,
     truncation, w tracking, style mixing, minibatch stddev)."""
@@ -102,6 +109,8 @@ class NetworkConfig:
     truncation_cutoff:  int   = 8        # Truncate only the first `cutoff` layers (4x4 .. 32x32).
     w_avg_beta:         float = 0.995    # Decay of the tracked average w (training only).
     style_mixing_prob:  float = 0.9      # Style-mixing regularisation probability (config F), 0 = off.
+    num_fp16_res:       int   = 4        # Under --mixed-precision: the top N resolutions in float16/bfloat16 (ADA).
+    conv_clamp:         float | None = None  # Clamp conv outputs to +-X; None = 256 under float16 only (ADA).
 
     @property
     def resolution_log2(self) -> int:
@@ -119,6 +128,14 @@ class NetworkConfig:
             return self.dlatent_size
         return self.latent_size * (2 if self.label_size else 1)
 
+    # The official `train.py` switches (StyleGAN3 / ADA `--cbase`, `--cmax`, `--map-depth`,
+    # `--mbstd-group`, `--freezed`) this family takes: option -> (`Config.replace` key, converter).
+    # `--cbase` is the PyTorch channel base, twice the TF `fmap_base` (nf(r - 1) = 2 fmap_base / 2**r);
+    # no `--freezed`: this discriminator has no FreezeD layers (`train.py` refuses the option).
+    OFFICIAL_OPTIONS = {"cbase": ("network__fmap_base", fmap_base_of_cbase),
+                        "cmax": ("network__fmap_max", int), "map": ("network__mapping_layers", int),
+                        "mbstd_group": ("network__mbstd_group_size", int)}
+
     # The mapping network's conventions (`networks.mapping.MappingNetwork`): labels concatenated
     # to z (`LabelConcat`), the lrelu gain in the weights (v1's dense layers).
     label_mode = "concat"
@@ -127,6 +144,10 @@ class NetworkConfig:
     def nf(self, stage: int) -> int:
         """Feature maps at a stage (official `nf`)."""
         return min(int(self.fmap_base / (2.0 ** (stage * self.fmap_decay))), self.fmap_max)
+
+    def fp16_resolution(self) -> int:
+        """Lowest resolution in the mixed dtype (ADA: max(2**(log2 res + 1 - num_fp16_res), 8))."""
+        return max(2 ** (self.resolution_log2 + 1 - self.num_fp16_res), 8)
 
     def is_fused(self, res_log2: int) -> bool:
         """Whether the up/down-sampling conv of the block at 2**res_log2 is fused (official 'auto': >= 128)."""
@@ -149,7 +170,9 @@ class NetworkConfig:
         p = "network."
         require_style_network(self, "stylegan1")
         require_fields(self, p, positive_ints=("fmap_base", "fmap_max", "dlatent_size"),
-                       non_negative_ints=("mapping_layers",))
+                       non_negative_ints=("mapping_layers", "num_fp16_res"))
+        require(self.conv_clamp is None or self.conv_clamp > 0, p + "conv_clamp", self.conv_clamp,
+                "must be positive or None")
         require(self.fused_scale in FUSED_SCALE_CHOICES, p + "fused_scale", self.fused_scale,
                f"must be one of {FUSED_SCALE_CHOICES}")
         require(self.nf(1) >= 1, p + "fmap_base", self.fmap_base, "gives no feature maps at 4x4")
@@ -272,11 +295,14 @@ class TrainingConfig:
     d_repeats:         int   = 1      # D steps per G step.
     minibatch_repeats: int   = 4      # Steps between schedule (lod, learning rate) updates, as the official loop.
     snapshot_ticks:    int   = 10     # Network snapshot (checkpoint, export, metrics) every N ticks.
+    freeze_d:          int   = 0      # FreezeD (Mo et al. 2020; official --freezed): D's top N layers not trained.
 
     def validate(self) -> "TrainingConfig":
         require(self.g_ema_kimg >= 0, "training.g_ema_kimg", self.g_ema_kimg, "must not be negative")
         require(self.g_ema_rampup is None or self.g_ema_rampup > 0, "training.g_ema_rampup", self.g_ema_rampup,
                "must be positive or None")
+        require(isinstance(self.freeze_d, int) and self.freeze_d >= 0, "training.freeze_d", self.freeze_d,
+                "must be a non-negative integer")
         for name in ("d_repeats", "minibatch_repeats", "snapshot_ticks"):
             require(isinstance(getattr(self, name), int) and getattr(self, name) >= 1,
                    "training." + name, getattr(self, name), "must be a positive integer")

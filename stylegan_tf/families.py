@@ -54,6 +54,9 @@ class Family:
     loss:          str   # `training.phases.FamilyLoss` subclass: the phases of one iteration.
     presets:       str   # Module registering the family's presets (`stylegan_tf.presets.register_preset`).
     official:      str   # Module with load_official_generator / load_official_discriminator.
+    pickle:        str   # Module recognising the family's official pickles: from_tensorflow(G, D) ->
+                         # (config, generator kwargs) and/or from_pytorch(G_ema, D) -> config, None
+                         # when the networks are another family's; RECOGNISES (what, for messages).
     noise_inputs:  bool = True    # Per-pixel noise inputs (G.noise_size(), const_noise(), synthesis(noise=)).
     input_transform: bool = False  # A user input transform of the Fourier input (G.set_input_transform).
 
@@ -78,6 +81,9 @@ class Family:
     def official_module(self):
         return _resolve(self.official)
 
+    def pickle_module(self):
+        return _resolve(self.pickle)
+
 
 FAMILIES: dict[str, Family] = {}
 
@@ -95,7 +101,7 @@ register_family(Family(
     generator="stylegan_tf.networks.stylegan1.generator:Generator",
     discriminator="stylegan_tf.networks.stylegan1.discriminator:Discriminator",
     loss="stylegan_tf.training.stylegan1_loss:StyleGAN1Loss", presets="stylegan_tf.presets.stylegan1",
-    official="stylegan_tf.networks.stylegan1.official_weights"))
+    official="stylegan_tf.networks.stylegan1.official_weights", pickle="stylegan_tf.official.stylegan1_pickle"))
 
 register_family(Family(
     name="stylegan2", description="StyleGAN2 (Karras et al. 2020; config F): weight demodulation, skip G, "
@@ -105,7 +111,7 @@ register_family(Family(
     generator="stylegan_tf.networks.stylegan2.generator:Generator",
     discriminator="stylegan_tf.networks.stylegan2.discriminator:Discriminator",
     loss="stylegan_tf.training.stylegan2_loss:StyleGAN2Loss", presets="stylegan_tf.presets.stylegan2",
-    official="stylegan_tf.networks.stylegan2.official_weights"))
+    official="stylegan_tf.networks.stylegan2.official_weights", pickle="stylegan_tf.official.stylegan2_pickle"))
 
 register_family(Family(
     name="stylegan3", description="StyleGAN3 (Karras et al. 2021; configs T and R): alias-free generator with "
@@ -115,7 +121,8 @@ register_family(Family(
     generator="stylegan_tf.networks.stylegan3.generator:Generator",
     discriminator="stylegan_tf.networks.stylegan3.discriminator:build_discriminator",
     loss="stylegan_tf.training.stylegan3_loss:StyleGAN3Loss", presets="stylegan_tf.presets.stylegan3",
-    official="stylegan_tf.networks.stylegan3.official_weights", noise_inputs=False, input_transform=True))
+    official="stylegan_tf.networks.stylegan3.official_weights", pickle="stylegan_tf.official.stylegan3_pickle",
+    noise_inputs=False, input_transform=True))
 
 
 def get(name: str) -> Family:

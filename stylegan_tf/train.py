@@ -73,6 +73,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--augpipe", help="augmentation pipeline: blit, geom, color, bg, bgc (default), noise, cutout")
     p.add_argument("--ada-kimg", type=float, help="ADA speed: p can move by 1 in this many kimg (default 500; "
                    "official fine-tuning/resume value 100)")
+    t = p.add_argument_group("transfer learning and capacity (the official StyleGAN2-ADA / StyleGAN3 train.py switches)")
+    t.add_argument("--freezed", type=int, metavar="N", help="FreezeD (Mo et al. 2020): do not train D's top N layers "
+                   "(from the full-resolution block down: fromrgb, conv0, conv1, skip per block; official default 0)")
+    t.add_argument("--glr", type=float, help="G learning rate at every resolution (wins over --lrate for G)")
+    t.add_argument("--dlr", type=float, help="D learning rate at every resolution (wins over --lrate for D)")
+    t.add_argument("--cbase", type=int, help="capacity: channel base of G and D, channels(res) = min(cbase / res, "
+                   "cmax) (official 32768; StyleGAN v1: fmap_base = cbase / 2)")
+    t.add_argument("--cmax", type=int, help="maximum feature maps of any layer of G and D (official 512)")
+    t.add_argument("--map", "--map-depth", dest="map", type=int, metavar="N",
+                   help="mapping network depth (official --map-depth: 8 StyleGAN2, 2 StyleGAN3 and ADA auto)")
+    t.add_argument("--mbstd-group", type=int, metavar="N", help="minibatch-stddev group size of D (official 4; "
+                   "1 turns the layer off here)")
+    t.add_argument("--cond", action=argparse.BooleanOptionalAction, default=None,
+                   help="train conditionally on the dataset's labels (--no-cond: ignore them; default: conditional "
+                   "when the dataset has labels, the official default is off)")
+    t.add_argument("--subset", type=int, metavar="N", help="train on N images of the dataset (a fixed random "
+                   "subset, the same at every level; default all)")
     p.add_argument("--strategy", default="default", help="default | mirrored | multiworker (reads TF_CONFIG)")
     p.add_argument("--mixed-precision", default="off", help="off | fp16 | bf16")
     p.add_argument("--resume", help="'latest' (newest run in --outdir) or a run/checkpoint directory")
@@ -101,10 +118,7 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
     if args.resume and args.resume.endswith(".pkl"):
         raise UserError(f"--resume continues a run of this library (a run or checkpoint directory, or 'latest'); "
                         f"to start from an official network pickle use --resume-from {args.resume}")
-    config = presets.get(args.config, ablation=args.ablation)
-    if args.ablation is not None and config.network.family != "stylegan1":
-        raise UserError(f"--ablation switches StyleGAN (v1) paper configurations; {args.config} is a "
-                        f"{config.network.family} preset.")
+    config = presets.get(args.config, ablation=args.ablation)   # with_ablation refuses non-v1 presets
     overrides = {}
     resolution = args.resolution or dataset_resolution
     if resolution is not None and presets.resolution_dependent(args.config):
@@ -122,9 +136,7 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
         if args.batch < 1:
             raise UserError(f"--batch must be at least 1. Received: {args.batch}")
         config = presets.with_batch(args.config, config, args.batch)
-    if args.lrate is not None:
-        overrides.update(schedule__g_lrate_base=args.lrate, schedule__g_lrate_dict={},
-                         schedule__d_lrate_base=args.lrate, schedule__d_lrate_dict={})
+    overrides.update(_lrate_overrides(args))
     if args.gamma is not None:
         overrides["loss__r1_gamma"] = args.gamma
     if args.mirror is not None:
@@ -132,6 +144,7 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
     if not args.growing:
         overrides["schedule__progressive"] = False
     overrides.update(_augment_overrides(args, config.augment.mode))
+    overrides.update(official_overrides(args, config))
     config = config.replace(**overrides)
     if config.schedule.lod_initial_resolution > config.network.resolution:
         config = config.replace(schedule__lod_initial_resolution=config.network.resolution)
@@ -141,12 +154,74 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
         from stylegan_tf.metrics.registry import parse_metric_names
 
         metrics = tuple(parse_metric_names(args.metrics))
-    options = RunOptions(data=args.data, strategy=args.strategy, mixed_precision=args.mixed_precision,
+    options = RunOptions(data=args.data, subset=args.subset, cond=args.cond, strategy=args.strategy, mixed_precision=args.mixed_precision,
                          resume=args.resume, seed=args.seed, snapshot_kimg=args.snapshot_kimg, metrics=metrics,
                          metrics_num=args.metrics_num, keep_checkpoints=args.keep_checkpoints,
                          export_savedmodel=args.savedmodel, inception=args.inception, lpips=args.lpips,
                          extra={"argv": sys.argv}).validate()
     return config, options
+
+
+def _lrate_overrides(args: argparse.Namespace) -> dict:
+    """--lrate (G and D), then --glr / --dlr (one network each; they win over --lrate): the learning
+    rate at every resolution (the per-resolution tables cleared), as the official `--glr`/`--dlr`."""
+    out = {}
+    for flag, value, nets in (("--lrate", args.lrate, "gd"), ("--glr", args.glr, "g"), ("--dlr", args.dlr, "d")):
+        if value is None:
+            continue
+        if not value >= 0:
+            raise UserError(f"{flag} must not be negative. Received: {flag} {value}")
+        for net in nets:
+            out.update({f"schedule__{net}_lrate_base": value, f"schedule__{net}_lrate_dict": {}})
+    return out
+
+
+# The official train.py switches that map to config fields through the network config class's
+# OFFICIAL_OPTIONS (option -> (Config.replace key, converter)): argument name -> (flag, minimum).
+# Official ranges: --cbase, --cmax, --map-depth, --mbstd-group >= 1; --freezed >= 0.
+OFFICIAL_SWITCHES = {"cbase": ("--cbase", 1), "cmax": ("--cmax", 1), "map": ("--map", 1),
+                     "mbstd_group": ("--mbstd-group", 1), "freezed": ("--freezed", 0)}
+
+
+def official_overrides(args: argparse.Namespace, config: Config) -> dict:
+    """--cbase, --cmax, --map, --mbstd-group, --freezed -> the overrides the network family names for
+    them (`OFFICIAL_OPTIONS` of its config class); a switch the family does not take is an error
+    (`--freezed 0`, the official default, is accepted everywhere)."""
+    supported = getattr(type(config.network), "OFFICIAL_OPTIONS", {})
+    out = {}
+    for name, (flag, minimum) in OFFICIAL_SWITCHES.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if value < minimum:
+            raise UserError(f"{flag} must be at least {minimum}. Received: {flag} {value}")
+        if name not in supported:
+            if value == 0:
+                continue
+            takes = ", ".join(OFFICIAL_SWITCHES[k][0] for k in supported) or "none of them"
+            raise UserError(f"{flag} is not available for preset {config.name!r}: its {config.network.family} "
+                            f"networks take {takes}. Received: {flag} {value}")
+        key, convert = supported[name]
+        try:
+            out[key] = convert(value)
+        except ValueError as error:
+            raise UserError(f"{flag} {error}. Received: {flag} {value}") from None
+    return out
+
+
+def training_dataset(dataset, options):
+    """The dataset as the run reads it: `--cond` needs labels, `--no-cond` reads a labelled dataset
+    without them (label_size 0), `--subset` must fit the dataset (the loop takes the subset)."""
+    if options.cond and not dataset.has_labels:
+        raise UserError(f"--cond trains on the dataset's labels, but dataset {dataset.path} has none. "
+                        f"Received: --cond")
+    if options.subset is not None:
+        dataset.subset_indices(options.subset, options.seed)   # A UserError above its image count.
+    if options.cond is False and dataset.has_labels:
+        from stylegan_tf.data.view import DatasetView
+
+        return DatasetView(dataset, labels=False)
+    return dataset
 
 
 def _augment_overrides(args: argparse.Namespace, preset_mode: str) -> dict:
@@ -177,6 +252,8 @@ def run_description(config: Config, options) -> str:
             parts.append(f"config{letter}")
             break
     parts.append(str(net.resolution))
+    if options.subset is not None:
+        parts.append(f"subset{options.subset}")   # As the official run names.
     if options.strategy != "default":
         parts.append(options.strategy)
     if options.mixed_precision != "off":
@@ -228,6 +305,7 @@ def main(argv=None) -> int:
         placement = make_strategy(args.strategy)  # first: multi-worker needs it before other TF work
         dataset = open_training_data(args)
         config, options = config_from_args(args, dataset_resolution=dataset.resolution)
+        dataset = training_dataset(dataset, options)
         from stylegan_tf.hardware import warn_if_bf16_is_emulated
 
         import tensorflow as tf
@@ -278,8 +356,14 @@ def dry_run(config: Config, options) -> int:
     print(json.dumps({"config": config.to_dict(), "options": options.to_dict()}, indent=2, default=str))
     print(f"\nSchedule:\n{describe_schedule(config)}\n")
     print(describe_training(config) + "\n")
-    print(summary.describe_networks(families.build_generator(config.network),
-                                    families.build_discriminator(config.network)))
+    from stylegan_tf.training.freeze import freeze_discriminator
+
+    D = families.build_discriminator(config.network)
+    frozen = freeze_discriminator(D, config.training.freeze_d)   # As the Trainer does (--freezed).
+    if frozen:
+        print(f"FreezeD (--freezed {config.training.freeze_d}): {len(frozen)} of {len(D.freezable_layers())} "
+              f"D block layers frozen (not trained): {', '.join(frozen)}\n")
+    print(summary.describe_networks(families.build_generator(config.network), D))
     return 0
 
 

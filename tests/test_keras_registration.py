@@ -114,7 +114,8 @@ def _fake_family(**paths):
                   generator="stylegan_tf.networks.stylegan1.generator:Generator",
                   discriminator="stylegan_tf.networks.stylegan1.discriminator:Discriminator",
                   loss="stylegan_tf.training.stylegan1_loss:StyleGAN1Loss", presets="stylegan_tf.presets.stylegan1",
-                  official="stylegan_tf.networks.stylegan1.official_weights")
+                  official="stylegan_tf.networks.stylegan1.official_weights",
+                  pickle="stylegan_tf.official.stylegan1_pickle")
     return families.Family(**{**fields, **paths})
 
 

@@ -59,7 +59,7 @@ def test_shapes_at_every_resolution(policy):
             assert keras.backend.standardize_dtype(scores.dtype) == "float32"
             assert np.all(np.isfinite(np.asarray(scores)))
         if policy == "mixed_float16":
-            assert keras.backend.standardize_dtype(images.dtype) == "float16"
+            assert keras.backend.standardize_dtype(images.dtype) == "float32"  # image fades in float32 (ADA)
             assert keras.backend.standardize_dtype(G.mapping(z).dtype) == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")

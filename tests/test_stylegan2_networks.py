@@ -337,7 +337,7 @@ def test_dry_run_tables_list_every_parameter():
 
     cfg = dataclasses.replace(TINY, label_size=2)
     G, D = Generator(cfg), Discriminator(cfg)
-    g_rows, d_rows = summary.generator_rows(G), summary.discriminator_rows(D)
+    g_rows, d_rows = summary.rows(G), summary.rows(D)
     assert [r[0] for r in g_rows] == ["mapping/embed", "mapping/dense0", "mapping/dense1", "synthesis/b4",
                                       "synthesis/b8", "synthesis/b16", "w_avg"]
     assert sum(r[1] for r in g_rows) == count(G.trainable_weights)

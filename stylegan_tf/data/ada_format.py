@@ -309,17 +309,40 @@ class AdaDataset:
             message = getattr(exc, "message", str(exc)).split("[Op:")[0].strip()
             raise UserError(f"Dataset {self.path}: {message}") from exc
 
+    def subset_indices(self, max_images: int | None = None, seed: int = 0) -> np.ndarray:
+        """The file indices of a subset of `max_images` images, as the official `ImageFolderDataset`
+        (`max_size`, `random_seed`: `--subset` with the run's `--seed`): if N is below the image count,
+        `np.random.RandomState(seed % 2**31)` shuffles the indices in file order and the first N, sorted,
+        are kept; else every image. The same images at every level.
+
+        Raises:
+            UserError: `max_images` not between 1 and the number of images.
+        """
+        rows = np.arange(self.num_images, dtype=np.int64)
+        if max_images is None:
+            return rows
+        from stylegan_tf.data.view import check_max_images
+
+        count = check_max_images(self.path, self.num_images, max_images)
+        if count < rows.size:
+            np.random.RandomState(int(seed) % (1 << 31)).shuffle(rows)
+            rows = np.sort(rows[:count])
+        return rows
+
     def make_tf_dataset(self, resolution: int | None = None, batch_size: int = 32, *,
                         mirror_augment: bool = False, shuffle_mb: int = _DEFAULT_SHUFFLE_MB, repeat: bool = True,
                         seed: int | None = None, deterministic: bool = False, num_shards: int = 1,
                         shard_index: int = 0, skip_images: int = 0, labels: bool = True,
-                        drop_remainder: bool = True, read_buffer_mb: int = 0):
+                        drop_remainder: bool = True, read_buffer_mb: int = 0,
+                        max_images: int | None = None, subset_seed: int = 0):
         """Batches of one level, as `ImageDataset.make_tf_dataset` (same arguments and elements:
         float32 [B, R, R, C] in [-1, 1], with one-hot / vector labels when the dataset has them).
 
         `shuffle_mb` > 0 shuffles the whole shard's image order (indices, reshuffled every epoch);
-        0 keeps file order. Shard `k` of `n` reads images k, k + n, ...; `skip_images` skips that
-        many images of this shard's stream before anything is decoded. `read_buffer_mb` is unused.
+        0 keeps file order. Shard `k` of `n` reads images k, k + n, ... (of the subset); `skip_images`
+        skips that many images of this shard's stream before anything is decoded. `max_images`,
+        `subset_seed`: read only `subset_indices(max_images, subset_seed)` (official `--subset`; None =
+        all). `read_buffer_mb` is unused.
         """
         import tensorflow as tf
 
@@ -332,7 +355,7 @@ class AdaDataset:
         if not 0 <= shard_index < num_shards:
             raise UserError(f"make_tf_dataset: shard_index must be in [0, {num_shards}). "
                             f"Received: shard_index={shard_index}")
-        indices = np.arange(shard_index, self.num_images, num_shards, dtype=np.int64)
+        indices = self.subset_indices(max_images, subset_seed)[shard_index::num_shards]
         if indices.size == 0:
             raise UserError(f"make_tf_dataset: shard {shard_index} of {num_shards} of {self.path} holds no images.")
         if seed is None:

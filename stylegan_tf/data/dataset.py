@@ -281,11 +281,28 @@ class ImageDataset:
         for record in self.iter_raw_records(resolution or self.resolution):
             yield records.decode_example(record).transpose(1, 2, 0)
 
+    def subset_indices(self, max_images: int | None = None, seed: int = 0) -> np.ndarray:
+        """The record indices of a subset of `max_images` images (official `--subset`, `max_size`): the
+        first N in record order, the same images at every level. The dataset tools shuffle the images
+        once when writing (as the official `dataset_tool.py`), so this is a fixed random subset.
+        Deviation: the official reader draws the subset with `np.random.RandomState(seed)` from its file
+        order; `seed` is unused here (reading N scattered records would read the whole level).
+
+        Raises:
+            UserError: `max_images` not between 1 and the number of images.
+        """
+        if max_images is None:
+            return np.arange(self.num_images, dtype=np.int64)
+        from stylegan_tf.data.view import check_max_images
+
+        return np.arange(check_max_images(self.path, self.num_images, max_images), dtype=np.int64)
+
     def make_tf_dataset(self, resolution: int | None = None, batch_size: int = 32, *,
                         mirror_augment: bool = False, shuffle_mb: int = _DEFAULT_SHUFFLE_MB, repeat: bool = True,
                         seed: int | None = None, deterministic: bool = False, num_shards: int = 1,
                         shard_index: int = 0, skip_images: int = 0, labels: bool = True,
-                        drop_remainder: bool = True, read_buffer_mb: int = _READ_BUFFER_MB):
+                        drop_remainder: bool = True, read_buffer_mb: int = _READ_BUFFER_MB,
+                        max_images: int | None = None, subset_seed: int = 0):
         """A `tf.data.Dataset` of batches of one level.
 
         Args:
@@ -313,6 +330,9 @@ class ImageDataset:
             labels: yield `(images, labels)` when the dataset has labels.
             drop_remainder: only full batches (static batch dimension).
             read_buffer_mb: read-ahead buffer per file (official 256).
+            max_images: read only the subset `subset_indices(max_images)` (official `--subset`): the
+                first N records of the level; None = all. Shuffling, sharding, skipping and
+                repeating apply to the subset. `subset_seed` is unused (see `subset_indices`).
 
         Returns:
             Elements `images` float32 [batch, R, R, C] in [-1, 1], or `(images, labels)` with
@@ -335,6 +355,11 @@ class ImageDataset:
         files, starts = list(level.files), list(range(len(level.files)))
         stride = len(files)
         counts = list(level.records) if level.records is not None else None
+        take = None   # Per file: how many of its records (global indices start, start + stride, ...) are < N.
+        if max_images is not None:
+            limit = len(self.subset_indices(max_images))
+            take = [max(0, (limit - start + stride - 1) // stride) for start in starts]
+            counts = [min(c, t) for c, t in zip(counts, take)] if counts is not None else None
         by_file = num_shards > 1 and len(files) % num_shards == 0
         if by_file:
             files, starts = files[shard_index::num_shards], starts[shard_index::num_shards]
@@ -350,12 +375,14 @@ class ImageDataset:
 
         # Each file's records are zipped with their global record index (shard s holds s, s + S, ...):
         # the index picks the label row and is read round-robin, i.e. in record order.
-        def read_file(path, start):
-            return tf.data.Dataset.zip((tf.data.TFRecordDataset(path, compression_type="",
-                                                                buffer_size=read_buffer_mb << 20),
-                                        tf.data.Dataset.range(start, 2 ** 62, stride)))
+        def read_file(path, start, count):
+            records_of_file = tf.data.Dataset.zip((tf.data.TFRecordDataset(path, compression_type="",
+                                                                           buffer_size=read_buffer_mb << 20),
+                                                   tf.data.Dataset.range(start, 2 ** 62, stride)))
+            return records_of_file if take is None else records_of_file.take(count)
 
-        raw = tf.data.Dataset.from_tensor_slices((files, np.asarray(starts, np.int64)))
+        takes = [take[s] for s in starts] if take is not None else [-1] * len(files)
+        raw = tf.data.Dataset.from_tensor_slices((files, np.asarray(starts, np.int64), np.asarray(takes, np.int64)))
         if len(files) > 1:
             raw = raw.interleave(read_file, cycle_length=len(files), block_length=1, num_parallel_calls=len(files),
                                  deterministic=deterministic)

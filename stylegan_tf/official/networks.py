@@ -7,9 +7,10 @@
 
 The file is read by `pickle_reader.read_pickle` (restricted: nothing in it runs). Its
 layout tells the format: a TensorFlow tuple (G, D, Gs) of networks, or a PyTorch dict
-with G, D and G_ema. The family comes from the build functions / classes
-(`G_style`+`D_basic`: stylegan1; `G_main`+`D_stylegan2`, ADA `Generator`+`Discriminator`:
-stylegan2; a `Generator` with a `synthesis.input` Fourier-feature module: stylegan3), the
+with G, D and G_ema. The family is the first whose pickle module (`families.Family.pickle`)
+recognises the build functions / classes (`G_style`+`D_basic`: stylegan1; `G_main`, ADA
+`Generator`+`Discriminator` with a `b4` synthesis block: stylegan2; a `Generator` with a
+`synthesis.input` Fourier-feature module: stylegan3), the
 configuration from the static kwargs / init kwargs (checked against every variable's
 shape by the family's importer), and the weights go in through the family's
 official-weights module. Every problem is a `UserError` naming the file.
@@ -73,42 +74,40 @@ def _unavailable(family: str) -> UserError:
                      f"(its networks or official-weights importer are missing).")
 
 
+def _recognise(source_format: str, *networks) -> tuple[str, Any, dict]:
+    """(family, config, generator kwargs) from the first family whose pickle module recognises the
+    networks (`families.Family.pickle`: `from_tensorflow` / `from_pytorch`)."""
+    known = []
+    for family in families.FAMILIES.values():
+        try:
+            module = family.pickle_module()
+        except ImportError:
+            continue
+        recognise = getattr(module, f"from_{source_format}", None)
+        if recognise is None:
+            continue
+        known.append(module.RECOGNISES)
+        found = recognise(*networks)
+        if found is not None:
+            config, kwargs = found if isinstance(found, tuple) else (found, {})
+            return family.name, config, kwargs
+    names = " / ".join(getattr(n, "build_func_name", None) or n.class_name for n in networks)
+    raise UserError(f"the {source_format} networks are {names}: not a known family ({'; '.join(known)}).")
+
+
 def _parse_tensorflow(data: tuple) -> tuple[_Parsed, str]:
     G_net, D_net, Gs_net = data
-    funcs = (G_net.build_func_name, D_net.build_func_name)
-    from stylegan_tf.official import stylegan1_pickle as v1
-
-    if funcs == (v1.GENERATOR_FUNC, v1.DISCRIMINATOR_FUNC):
-        config, kwargs = v1.network_config(G_net, D_net)
-        return _Parsed("stylegan1", config, G_net.all_variables(), D_net.all_variables(), Gs_net.all_variables(),
-                       generator_kwargs=kwargs), "tensorflow"
-    if funcs[0] == "G_main":
-        from stylegan_tf.official import stylegan2_pickle as v2
-
-        config = v2.config_from_tensorflow(G_net, D_net)
-        return _Parsed("stylegan2", config, G_net.all_variables(), D_net.all_variables(),
-                       Gs_net.all_variables()), "tensorflow"
-    raise UserError(f"the networks are built by {funcs[0]!r} / {funcs[1]!r}: not a known family (StyleGAN v1: "
-                    f"G_style / D_basic; StyleGAN2: G_main / D_stylegan2). ProGAN's G_paper is not supported.")
+    family, config, kwargs = _recognise("tensorflow", G_net, D_net)
+    return _Parsed(family, config, G_net.all_variables(), D_net.all_variables(), Gs_net.all_variables(),
+                   generator_kwargs=kwargs), "tensorflow"
 
 
 def _parse_pytorch(data: dict) -> tuple[_Parsed, str]:
     G, D, G_ema = data["G"], data["D"], data["G_ema"]
-    from stylegan_tf.official import stylegan3_pickle as v3
-
+    family, config, kwargs = _recognise("pytorch", G_ema, D)
     extra = {"training_set_kwargs": dict(data.get("training_set_kwargs") or {})}
-    if v3.is_stylegan3(G_ema):
-        config = v3.config_from_pytorch(G_ema, D)
-        return _Parsed("stylegan3", config, G.state_dict(), D.state_dict(), G_ema.state_dict(),
-                       extra=extra), "pytorch"
-    synthesis = G_ema.children().get("synthesis")
-    if (G.class_name, D.class_name) != ("Generator", "Discriminator") or synthesis is None:
-        raise UserError(f"the PyTorch networks are {G.class_name!r} / {D.class_name!r}: not a known family "
-                        f"(stylegan2-ada-pytorch: Generator / Discriminator).")
-    from stylegan_tf.official import stylegan2_pickle as v2
-
-    config = v2.config_from_pytorch(G_ema, D)
-    return _Parsed("stylegan2", config, G.state_dict(), D.state_dict(), G_ema.state_dict(), extra=extra), "pytorch"
+    return _Parsed(family, config, G.state_dict(), D.state_dict(), G_ema.state_dict(), generator_kwargs=kwargs,
+                   extra=extra), "pytorch"
 
 
 def parse(data: Any) -> tuple[_Parsed, str]:

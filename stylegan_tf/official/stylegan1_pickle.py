@@ -19,6 +19,7 @@ from stylegan_tf.config import NetworkConfig
 from stylegan_tf.errors import UserError
 
 GENERATOR_FUNC, DISCRIMINATOR_FUNC = "G_style", "D_basic"
+RECOGNISES = "StyleGAN v1: TensorFlow G_style / D_basic (ProGAN's G_paper is not supported)"
 
 # Official kwarg -> NetworkConfig field.
 _FIELDS = {
@@ -93,3 +94,10 @@ def network_config(G_net, D_net) -> tuple[NetworkConfig, dict[str, Any]]:
     except (TypeError, ValueError) as e:
         raise UserError(f"static kwargs give no valid StyleGAN configuration: {e}") from None
     return config, {"official_fused_scale": config.fused_scale}
+
+
+def from_tensorflow(G_net, D_net):
+    """(config, generator kwargs) of a v1 TF pickle, or None when its build functions are another family's."""
+    if (G_net.build_func_name, D_net.build_func_name) != (GENERATOR_FUNC, DISCRIMINATOR_FUNC):
+        return None
+    return network_config(G_net, D_net)

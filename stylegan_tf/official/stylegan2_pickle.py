@@ -301,3 +301,24 @@ def config_from_pytorch(G, D):
             raise UserError(f"the Generator's init kwargs lack {name!r} (z_dim, w_dim, img_resolution, "
                             f"img_channels are always passed by the official code)")
     return _build(fields, unsupported, "the init kwargs")
+
+
+RECOGNISES = ("StyleGAN2: TensorFlow G_main / D_stylegan2 (stylegan2, stylegan2-ada TF), PyTorch Generator / "
+              "Discriminator with a b4 synthesis block (stylegan2-ada-pytorch)")
+
+
+def from_tensorflow(G_net, D_net):
+    """(config, generator kwargs) of a TF StyleGAN2 pickle, or None when G is not `G_main`."""
+    if G_net.build_func_name != "G_main":
+        return None
+    return config_from_tensorflow(G_net, D_net), {}
+
+
+def from_pytorch(G_ema, D):
+    """The config of an ADA pickle, or None when the modules are not ADA's Generator / Discriminator
+    (a StyleGAN2 synthesis network starts with the constant block `b4`)."""
+    synthesis = G_ema.children().get("synthesis")
+    if (G_ema.class_name, D.class_name) != ("Generator", "Discriminator") or synthesis is None \
+            or "b4" not in synthesis.children():
+        return None
+    return config_from_pytorch(G_ema, D)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from stylegan_tf.errors import UserError
 
 _REQUIRED = ("z_dim", "w_dim", "img_resolution", "img_channels")
+RECOGNISES = "StyleGAN3: PyTorch Generator with a Fourier-feature synthesis input (NVlabs/stylegan3)"
 
 
 def is_stylegan3(G_ema) -> bool:
@@ -40,3 +41,8 @@ def config_from_pytorch(G_ema, D):
         raise UserError(f"{what}: {e}") from None
     except (TypeError, ValueError) as e:
         raise UserError(f"{what}: the init kwargs give no valid StyleGAN3 configuration: {e}") from None
+
+
+def from_pytorch(G_ema, D):
+    """The config of a StyleGAN3 pickle, or None when G_ema has no Fourier-feature synthesis input."""
+    return config_from_pytorch(G_ema, D) if is_stylegan3(G_ema) else None

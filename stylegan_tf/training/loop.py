@@ -91,6 +91,9 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
     config.validate()
     options.validate()
     run_dir = Path(run_dir)
+    if options.subset is not None:   # Official --subset: the stream, reals grid, fakes' labels and metrics use it.
+        from stylegan_tf.data.view import DatasetView
+        dataset = DatasetView(dataset, max_images=options.subset, seed=options.seed)
 
     # Set up the strategy, seeds and precision.
     placement = placement or make_strategy(options.strategy)
@@ -187,6 +190,7 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                     real_grid_written = True
 
         reals, labels = _split_batch(next(reals_iter))
+        labels = labels if net.label_size else None   # An unconditional run on a labelled dataset (--no-cond).
         beta = gs_beta(phase.minibatch, train_cfg.g_ema_kimg, state.cur_nimg, train_cfg.g_ema_rampup)
         stats = train_step(reals, labels, tf.constant(phase.lod, tf.float32), tf.constant(beta, tf.float32),
                            tf.constant(state.step, tf.int64), trainer.step_phases(state.step))

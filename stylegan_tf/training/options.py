@@ -18,6 +18,8 @@ MIXED_PRECISION = {"off": "float32", "fp16": "mixed_float16", "bf16": "mixed_bfl
 @dataclass(frozen=True)
 class RunOptions:
     data:              Optional[str]   = None       # Dataset directory; None = build the synthetic demo dataset.
+    subset:            Optional[int]   = None       # Official --subset: train on N images of the dataset (None = all).
+    cond:              Optional[bool]  = None       # --cond / --no-cond: use the dataset's labels (None = if it has them).
     strategy:          str             = "default"  # default | mirrored | multiworker
     mixed_precision:   str             = "off"      # off | fp16 | bf16
     resume:            Optional[str]   = None       # None | "latest" | a checkpoint directory
@@ -41,6 +43,9 @@ class RunOptions:
                             f"Received: {self.mixed_precision!r}")
         if self.snapshot_kimg is not None and self.snapshot_kimg <= 0:
             raise UserError(f"--snapshot-kimg must be positive. Received: {self.snapshot_kimg}")
+        if self.subset is not None and (isinstance(self.subset, bool) or not isinstance(self.subset, int)
+                                        or self.subset < 1):
+            raise UserError(f"--subset must be a positive number of images. Received: {self.subset!r}")
         if self.keep_checkpoints < 1:
             raise UserError(f"--keep-checkpoints must be at least 1. Received: {self.keep_checkpoints}")
         return self

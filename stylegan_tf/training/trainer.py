@@ -28,7 +28,8 @@ summed over replicas), and the family's state (StyleGAN2's pl_mean).
 
 Optimizers: Adam (beta1 0, beta2 0.99, eps 1e-8; `OptimizerConfig.epsilon_form` chooses the
 TF or torch form, `training.adam`), lr, beta1 and beta2 adjusted by the lazy ratio c, in a
-`LossScaleOptimizer`: dynamic scaling for float16; for float32/bfloat16 a fixed scale of 1 that
+`SyncedLossScaleOptimizer` (`training.loss_scale`): one finite check over all replicas before
+any weight changes; dynamic scaling for float16; for float32/bfloat16 a fixed scale of 1 that
 only skips non-finite steps (the loop counts them).
 """
 
@@ -45,6 +46,8 @@ from stylegan_tf.errors import UserError
 from stylegan_tf.schedule import gs_beta as ema_beta
 from stylegan_tf.training.adam import make_adam
 from stylegan_tf.training.draws import StatelessDraws
+from stylegan_tf.training.freeze import freeze_discriminator
+from stylegan_tf.training.loss_scale import SyncedLossScaleOptimizer
 from stylegan_tf.training.options import MIXED_PRECISION
 from stylegan_tf.training.phases import phase_network
 
@@ -59,11 +62,10 @@ def _state_pairs(target, source):
 
 def _apply(optimizer, grads, variables):
     """Applies one phase's gradients, zeros for the variables outside its graph (official: every
-    parameter gets a gradient). Returns whether all were finite (a non-finite step is skipped)."""
+    parameter gets a gradient). Returns whether all were finite on every replica (else the step is
+    skipped everywhere; `SyncedLossScaleOptimizer`)."""
     grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
-    finite = optimizer.check_finite(grads)
-    optimizer.apply(grads, variables)
-    return finite
+    return optimizer.apply(grads, variables)
 
 
 def _local(value):
@@ -241,6 +243,7 @@ class Trainer(keras.Model):
         policy = MIXED_PRECISION[mixed_precision]
         self.G = families.build_generator(config.network, name="G", dtype=policy)
         self.D = families.build_discriminator(config.network, name="D", dtype=policy)
+        self.frozen_d_layers = freeze_discriminator(self.D, config.training.freeze_d)   # FreezeD (--freezed)
         self.Gs = families.build_generator(config.network, name="Gs", dtype=policy)
         for target, source in sum(_state_pairs(self.Gs, self.G), []):
             target.assign(source)
@@ -264,10 +267,7 @@ class Trainer(keras.Model):
         return self._wrap(adam, name)
 
     def _wrap(self, optimizer, name):
-        if self.mixed_precision == "fp16":
-            return keras.optimizers.LossScaleOptimizer(optimizer, name=name)
-        return keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=1.0, dynamic_growth_steps=2**30,
-                                                   name=name)
+        return SyncedLossScaleOptimizer(optimizer, dynamic=self.mixed_precision == "fp16", name=name)
 
     def build_optimizers(self):
         """Creates the optimizer variables (call inside `strategy.scope()`, before the first step)."""
@@ -410,9 +410,9 @@ class Trainer(keras.Model):
         and betas are used as given); other arguments go to `keras.Model.compile`."""
         for name, optimizer in (("g_opt", g_optimizer), ("d_opt", d_optimizer)):
             if optimizer is not None:
-                if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-                    optimizer = self._wrap(optimizer, name)
-                setattr(self, name, optimizer)
+                if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                    optimizer = optimizer.inner_optimizer
+                setattr(self, name, self._wrap(optimizer, name))
         with self.distribute_strategy.scope():
             self.build_optimizers()
         super().compile(optimizer=None, **kwargs)

@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from stylegan_tf.networks.layers import EqualizedDense, build_dims, lrelu, pixel_norm, register
+from stylegan_tf.networks.precision import clamp
 
 
 def instance_norm(x, epsilon=1e-8):
@@ -100,13 +101,16 @@ class StyleModulation(keras.layers.Layer):
 class LayerEpilogue(keras.layers.Layer):
     """The official per-layer epilogue of the synthesis network, in its order.
 
-    (1) noise `x + noise * strength`, (2) bias, (3) lrelu, (4) pixel norm (ProGAN
+    (1) noise `x + noise * strength`, (2) bias, (3) lrelu, [clamp], (4) pixel norm (ProGAN
     baseline only), (5) instance norm, (6) style modulation `x * (1 + y_s) + y_b`.
     Steps 1, 4, 5, 6 are switched by the paper's configurations A-F.
 
     Args:
         channels: int. Feature maps C.
         use_noise, use_pixel_norm, use_instance_norm, use_styles: bool switches.
+        conv_clamp: float or None. Clamp of the activations to +-conv_clamp after the bias and
+            lrelu, where ADA's `bias_act` clamps a conv's output (`stylegan_tf.networks.precision`;
+            the official v1 code has none). None (default) = off, the official function.
 
     Call arguments:
         x: [N, H, W, C].
@@ -116,9 +120,10 @@ class LayerEpilogue(keras.layers.Layer):
     """
 
     def __init__(self, channels, use_noise=True, use_pixel_norm=False, use_instance_norm=True,
-                 use_styles=True, **kwargs):
+                 use_styles=True, conv_clamp=None, **kwargs):
         super().__init__(**kwargs)
         self.channels = int(channels)
+        self.conv_clamp = None if conv_clamp is None else float(conv_clamp)
         self.use_noise = bool(use_noise)
         self.use_pixel_norm = bool(use_pixel_norm)
         self.use_instance_norm = bool(use_instance_norm)
@@ -140,6 +145,7 @@ class LayerEpilogue(keras.layers.Layer):
         if self.noise is not None and use_noise_input:
             x = self.noise(x, noise)
         x = lrelu(x + ops.cast(self.bias, x.dtype))
+        x = clamp(x, self.conv_clamp)
         if self.use_pixel_norm:
             x = pixel_norm(x)
         if self.use_instance_norm:
@@ -154,6 +160,6 @@ class LayerEpilogue(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "use_noise": self.use_noise,
                 "use_pixel_norm": self.use_pixel_norm, "use_instance_norm": self.use_instance_norm,
-                "use_styles": self.use_styles}
+                "use_styles": self.use_styles, "conv_clamp": self.conv_clamp}
 
 

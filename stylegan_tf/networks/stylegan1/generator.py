@@ -62,6 +62,17 @@ class Generator(NoiseInputs, StyleGenerator):
         """The level-of-detail variable of the synthesis network (0 = full resolution)."""
         return self.synthesis_network.lod
 
+    def summary_layers(self):
+        """(name, layer, output shape) rows of the `--dry-run` table (`stylegan_tf.summary`)."""
+        c, m, syn = self.config, self.mapping_network, self.synthesis_network
+        rows = [(f"mapping/{layer.name}", layer, f"[N, {layer.units}]") for layer in m.dense_layers]
+        rows.append(("synthesis/4x4", syn.input_block, f"[N, 4, 4, {c.nf(1)}]"))
+        rows += [(f"synthesis/{2**b.res_log2}x{2**b.res_log2}", b,
+                  f"[N, {2**b.res_log2}, {2**b.res_log2}, {b.channels}]") for b in syn.blocks]
+        rows += [(f"synthesis/to_rgb_{2**r}", layer, f"[N, {2**r}, {2**r}, {c.num_channels}]")
+                 for r, layer in zip(range(2, c.resolution_log2 + 1), syn.to_rgb)]
+        return rows
+
     def active_layers(self, resolution=None) -> int:
         return active_layers(resolution or self.config.resolution)
 

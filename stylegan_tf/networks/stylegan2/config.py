@@ -51,6 +51,13 @@ class StyleGAN2Config:
 
     mapping_weight_gain = False   # The mapping's lrelu gain after the activation (`bias_act`).
 
+    # The official `train.py` switches (StyleGAN3 `--cbase`, `--cmax`, `--map-depth`, `--mbstd-group`;
+    # ADA/StyleGAN3 `--freezed`) this family takes: option -> (`Config.replace` key, converter).
+    # `--cbase`/`--cmax` set channel_base/channel_max; `--freezed` sets FreezeD's layer count.
+    OFFICIAL_OPTIONS = {"cbase": ("network__channel_base", int), "cmax": ("network__channel_max", int),
+                        "map": ("network__mapping_layers", int), "mbstd_group": ("network__mbstd_group_size", int),
+                        "freezed": ("training__freeze_d", int)}
+
     @property
     def label_mode(self) -> str:
         """How the mapping network takes labels: TF StyleGAN2's `LabelConcat` or ADA's `embed`."""

@@ -40,9 +40,10 @@ from keras import ops
 
 from stylegan_tf.networks.layers import SQRT2, EqualizedDense, build_dims, minibatch_stddev, register
 from stylegan_tf.networks.mapping import MappingNetwork
+from stylegan_tf.networks.precision import block_dtype, effective_conv_clamp
 from stylegan_tf.networks.stylegan2.config import StyleGAN2Config
 from stylegan_tf.networks.stylegan2.conv import Conv2DLayer
-from stylegan_tf.networks.stylegan2.synthesis import SQRT_HALF, block_dtype, effective_conv_clamp
+from stylegan_tf.networks.stylegan2.synthesis import SQRT_HALF
 from stylegan_tf.networks.stylegan2.upfirdn import downsample2d
 
 D_MAPPING_LAYERS = 8  # ADA's Discriminator builds its label mapping with MappingNetwork's default depth...
@@ -240,6 +241,32 @@ class StyleGAN2Discriminator(keras.Model):
                 raise ValueError(f"This discriminator is conditional (label_size={c.label_size}): pass labels")
             cmap = self.mapping(None, labels) if self.mapping is not None else ops.cast(labels, "float32")
         return self.epilogue(x, img, cmap)
+
+    def freezable_layers(self) -> list[tuple[str, keras.layers.Layer]]:
+        """(name, layer) of D's layers in FreezeD's order (ADA / StyleGAN3 `DiscriminatorBlock`'s
+        `first_layer_idx` + `trainable_gen`): from the top (full-resolution) block down, in each block
+        fromrgb (when it has one), conv0, conv1, skip (resnet) take the next index. The 4x4 epilogue
+        and the label mapping are not counted (the official code never freezes them)."""
+        return [(f"{block.name}.{part}", getattr(block, part)) for block in self.blocks
+                for part in ("fromrgb", "conv0", "conv1", "skip") if getattr(block, part) is not None]
+
+    def freeze_layers(self, count: int) -> list[str]:
+        """FreezeD (Mo et al. 2020; official `--freezed=N`, `freeze_layers`): the layers with index < count
+        in `freezable_layers()` order are not trained, the others are. Official: the frozen layers' weights
+        become buffers; here `layer.trainable = False`, so they leave `trainable_variables` (no gradient, no
+        Adam slots, never updated) and stay in `weights` in the same order (checkpoints and exports keep
+        their layout). A count above the number of layers freezes them all (as the official code).
+
+        Returns:
+            the names of the frozen layers, e.g. ["b32.fromrgb", "b32.conv0"].
+        """
+        count = int(count)
+        if count < 0:
+            raise ValueError(f"freeze_layers: count must be >= 0. Received: {count}")
+        layers = self.freezable_layers()
+        for index, (_, layer) in enumerate(layers):
+            layer.trainable = index >= count
+        return [name for name, _ in layers[:count]]
 
     def summary_layers(self):
         """(name, layer, output shape) rows of the `--dry-run` table (`stylegan_tf.summary`)."""

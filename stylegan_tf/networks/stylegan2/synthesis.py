@@ -33,13 +33,13 @@ from keras import ops
 
 from stylegan_tf.networks.layers import build_dims, register
 from stylegan_tf.networks.noise import NoiseInputs
+from stylegan_tf.networks.precision import block_dtype, effective_conv_clamp
 from stylegan_tf.networks.stylegan2.config import StyleGAN2Config
 from stylegan_tf.networks.stylegan2.conv import Conv2DLayer
 from stylegan_tf.networks.stylegan2.modconv import ModulatedConv2D
 from stylegan_tf.networks.stylegan2.upfirdn import upsample2d
 
 SQRT_HALF = math.sqrt(0.5)
-FP16_CLAMP = 256.0
 
 
 def check_resolution(resolution, config: StyleGAN2Config) -> int:
@@ -48,25 +48,6 @@ def check_resolution(resolution, config: StyleGAN2Config) -> int:
         raise ValueError(f"StyleGAN2 networks synthesise at their full resolution only ({config.resolution}). "
                          f"Received: resolution={resolution}")
     return config.resolution
-
-
-def block_dtype(config: StyleGAN2Config, policy, res: int):
-    """The dtype policy of the block at `res`: the mixed policy for the top `num_fp16_res`
-    resolutions, float32 below them (ADA `use_fp16 = res >= fp16_resolution`)."""
-    policy = keras.dtype_policies.get(policy)
-    if policy.compute_dtype == "float32" or res < config.fp16_resolution():
-        return "float32"
-    return policy
-
-
-def effective_conv_clamp(config: StyleGAN2Config, policy):
-    """`config.conv_clamp`, or 256 under mixed_float16 with float16 blocks (ADA), else None."""
-    if config.conv_clamp is not None:
-        return config.conv_clamp
-    policy = keras.dtype_policies.get(policy)
-    if policy.compute_dtype == "float16" and config.fp16_resolution() <= config.resolution:
-        return FP16_CLAMP
-    return None
 
 
 @register

@@ -60,6 +60,13 @@ class StyleGAN3Config:
     label_mode = "embed"
     mapping_weight_gain = False
 
+    # The official `train.py` switches (StyleGAN3 `--cbase`, `--cmax`, `--map-depth`, `--mbstd-group`;
+    # ADA/StyleGAN3 `--freezed`) this family takes: option -> (`Config.replace` key, converter).
+    # `--cbase`/`--cmax` set channel_base/channel_max (G and D; config R doubles it for G); `--freezed` sets FreezeD's layer count.
+    OFFICIAL_OPTIONS = {"cbase": ("network__channel_base", int), "cmax": ("network__channel_max", int),
+                        "map": ("network__mapping_layers", int), "mbstd_group": ("network__mbstd_group_size", int),
+                        "freezed": ("training__freeze_d", int)}
+
     # Derived -----------------------------------------------------------------------------
     @property
     def resolution_log2(self) -> int:
