@@ -43,6 +43,10 @@ examples:
   python train.py --data datasets/ffhq --config stylegan2-ffhq --strategy mirrored --mixed-precision fp16
   python train.py --data datasets/mine --config auto
 
+  # Transfer learning (official switches): freeze D's top 4 layers, 2,000 images, unconditional.
+  python train.py --data datasets/mine-256 --config auto --resume-from stylegan2-ffhq-256x256.pkl \
+      --freezed 4 --subset 2000 --no-cond --glr 0.002 --dlr 0.002
+
   # See the networks and the schedule without training.
   python train.py --config ffhq --dry-run
 """
@@ -73,7 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--augpipe", help="augmentation pipeline: blit, geom, color, bg, bgc (default), noise, cutout")
     p.add_argument("--ada-kimg", type=float, help="ADA speed: p can move by 1 in this many kimg (default 500; "
                    "official fine-tuning/resume value 100)")
-    t = p.add_argument_group("transfer learning and capacity (the official StyleGAN2-ADA / StyleGAN3 train.py switches)")
+    t = p.add_argument_group("transfer learning and capacity (the official StyleGAN2-ADA / StyleGAN3 "
+                             "train.py switches)")
     t.add_argument("--freezed", type=int, metavar="N", help="FreezeD (Mo et al. 2020): do not train D's top N layers "
                    "(from the full-resolution block down: fromrgb, conv0, conv1, skip per block; official default 0)")
     t.add_argument("--glr", type=float, help="G learning rate at every resolution (wins over --lrate for G)")
@@ -154,7 +159,8 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
         from stylegan_tf.metrics.registry import parse_metric_names
 
         metrics = tuple(parse_metric_names(args.metrics))
-    options = RunOptions(data=args.data, subset=args.subset, cond=args.cond, strategy=args.strategy, mixed_precision=args.mixed_precision,
+    options = RunOptions(data=args.data, subset=args.subset, cond=args.cond, strategy=args.strategy,
+                         mixed_precision=args.mixed_precision,
                          resume=args.resume, seed=args.seed, snapshot_kimg=args.snapshot_kimg, metrics=metrics,
                          metrics_num=args.metrics_num, keep_checkpoints=args.keep_checkpoints,
                          export_savedmodel=args.savedmodel, inception=args.inception, lpips=args.lpips,

@@ -53,8 +53,11 @@ PRELUDE = textwrap.dedent("""
         before = {name: [w.numpy() for w in getattr(single, name).trainable_weights] for name in ("G", "D", "Gs")}
         fa, fb = replicated(ONE, getattr(single, method)), replicated(TWO, getattr(mirror, method))
         stats = []
+        from stylegan_tf.training.trainer import distribute_reals
         for args, kwargs in calls:
-            a, b = fa(*args, **kwargs), fb(*args, **kwargs)
+            # The reals (and labels) as the loop hands them to the step: each replica its strided share.
+            shared = distribute_reals(TWO, args[0]), (distribute_reals(TWO, args[1]) if args[1] is not None else None)
+            a, b = fa(*args, **kwargs), fb(*(shared + tuple(args[2:])), **kwargs)
             stats.append({k: (float(a[k]), float(b[k])) for k in stat_keys})
         weights = {}
         for name in ("G", "D", "Gs"):

@@ -1,4 +1,4 @@
-"""The bf16 warning on CPUs without native bfloat16, from fake /proc/cpuinfo texts."""
+"""The bf16 warning on CPUs without native bfloat16 (from fake /proc/cpuinfo texts), and the fp16 one on CPUs."""
 
 import warnings
 
@@ -37,6 +37,20 @@ def test_warns_once_only_for_bf16_on_a_cpu():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert hardware.warn_if_bf16_is_emulated("off", AVX2_ONLY, "x86_64") is None
-        assert hardware.warn_if_bf16_is_emulated("fp16", AVX2_ONLY, "x86_64") is None
         assert hardware.warn_if_bf16_is_emulated("bf16", COOPER_LAKE, "x86_64") is None
         assert hardware.warn_if_bf16_is_emulated("bf16", AVX2_ONLY, "x86_64", has_gpu=True) is None
+
+
+def test_warns_for_fp16_on_any_cpu_and_never_with_a_gpu():
+    for cpuinfo, machine in ((AVX2_ONLY, "x86_64"), (COOPER_LAKE, "x86_64"), (SAPPHIRE_RAPIDS, "x86_64"),
+                             (ARM, "aarch64"), (None, "arm64")):
+        with pytest.warns(RuntimeWarning, match="fp16 without a GPU") as record:
+            message = hardware.warn_if_emulated("fp16", cpuinfo, machine)
+        assert len(record) == 1 and str(record[0].message) == message
+        assert "emulates float16" in message and hardware.FP16_SLOWDOWN in message and "--mixed-precision off" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hardware.warn_if_emulated("fp16", AVX2_ONLY, "x86_64", has_gpu=True) is None
+        assert hardware.warn_if_emulated("off", AVX2_ONLY, "x86_64") is None
+    # The former name, which `stylegan_tf.train.main` calls, is the same function.
+    assert hardware.warn_if_bf16_is_emulated is hardware.warn_if_emulated

@@ -27,7 +27,8 @@ def test_glr_and_dlr_set_each_network_at_every_resolution_and_win_over_lrate():
     s = config.schedule
     assert (s.g_lrate_base, s.g_lrate_dict, s.d_lrate_base, s.d_lrate_dict) == (0.003, {}, 0.001, {})
     only_g, _ = _resolve("--config", "ffhq", "--glr", "0.003")
-    assert only_g.schedule.g_lrate_dict == {} and only_g.schedule.d_lrate_dict == presets.get("ffhq").schedule.d_lrate_dict
+    assert only_g.schedule.g_lrate_dict == {}
+    assert only_g.schedule.d_lrate_dict == presets.get("ffhq").schedule.d_lrate_dict
     both, _ = _resolve("--config", "stylegan2-small", "--lrate", "0.001", "--glr", "0.004")
     assert (both.schedule.g_lrate_base, both.schedule.d_lrate_base) == (0.004, 0.001)
     with pytest.raises(UserError, match=r"--dlr must not be negative\. Received: --dlr -0\.1"):

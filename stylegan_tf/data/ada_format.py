@@ -334,9 +334,10 @@ class AdaDataset:
                         seed: int | None = None, deterministic: bool = False, num_shards: int = 1,
                         shard_index: int = 0, skip_images: int = 0, labels: bool = True,
                         drop_remainder: bool = True, read_buffer_mb: int = 0,
-                        max_images: int | None = None, subset_seed: int = 0):
+                        max_images: int | None = None, subset_seed: int = 0, uint8: bool = False):
         """Batches of one level, as `ImageDataset.make_tf_dataset` (same arguments and elements:
-        float32 [B, R, R, C] in [-1, 1], with one-hot / vector labels when the dataset has them).
+        float32 [B, R, R, C] in [-1, 1], or with `uint8` the pixels as stored, unflipped; with one-hot /
+        vector labels when the dataset has them).
 
         `shuffle_mb` > 0 shuffles the whole shard's image order (indices, reshuffled every epoch);
         0 keeps file order. Shard `k` of `n` reads images k, k + n, ... (of the subset); `skip_images`
@@ -402,6 +403,8 @@ class AdaDataset:
 
         def finish(step, batch):
             images, index = batch
+            if uint8:
+                return images if label_table is None else (images, tf.gather(label_table, index))
             if mirror_augment:
                 flip = tf.random.stateless_uniform([tf.shape(images)[0]], seed=tf.stack([tf.cast(seed, tf.int64), step]))
                 images = tf.where((flip < 0.5)[:, None, None, None], images, tf.reverse(images, axis=[2]))

@@ -301,7 +301,7 @@ class ImageDataset:
                         mirror_augment: bool = False, shuffle_mb: int = _DEFAULT_SHUFFLE_MB, repeat: bool = True,
                         seed: int | None = None, deterministic: bool = False, num_shards: int = 1,
                         shard_index: int = 0, skip_images: int = 0, labels: bool = True,
-                        drop_remainder: bool = True, read_buffer_mb: int = _READ_BUFFER_MB,
+                        drop_remainder: bool = True, read_buffer_mb: int = _READ_BUFFER_MB, uint8: bool = False,
                         max_images: int | None = None, subset_seed: int = 0):
         """A `tf.data.Dataset` of batches of one level.
 
@@ -328,6 +328,8 @@ class ImageDataset:
                 the one an uninterrupted run would have seen; for that, checkpoint
                 the iterator (`tf.train.Checkpoint(iterator=iterator)`).
             labels: yield `(images, labels)` when the dataset has labels.
+            uint8: yield the pixels as stored, uint8 [batch, R, R, C], unflipped (`mirror_augment` and
+                the scaling to [-1, 1] are then the consumer's: the trainer does both on the device).
             drop_remainder: only full batches (static batch dimension).
             read_buffer_mb: read-ahead buffer per file (official 256).
             max_images: read only the subset `subset_indices(max_images)` (official `--subset`): the
@@ -424,6 +426,9 @@ class ImageDataset:
             with tf.control_dependencies([check]):
                 images = tf.reshape(tf.io.decode_raw(features["data"], tf.uint8),
                                     [batch_size if drop_remainder else -1, channels, height, width])
+            if uint8:
+                images = tf.transpose(images, [0, 2, 3, 1])
+                return images if label_table is None else (images, tf.gather(label_table, index))
             if mirror_augment:  # flip the uint8 CHW images (W is axis 3), cheaper than after the cast
                 flip = tf.random.stateless_uniform([tf.shape(images)[0]], seed=tf.stack([tf.cast(seed, tf.int64), step]))
                 images = tf.where((flip < 0.5)[:, None, None, None], images, tf.reverse(images, axis=[3]))

@@ -49,12 +49,31 @@ def _stream_seed(seed: int, resolution: int, start_nimg: int) -> int:
     return (seed * 1_000_003 + resolution * 7919 + start_nimg) % (2**31 - 1)
 
 
-def open_reals(dataset, resolution: int, worker_batch: int, seed: int, mirror: bool, placement, skip: int):
-    """An iterator of this worker's batches at `resolution`, deterministic, from `skip` images on."""
-    ds = dataset.make_tf_dataset(resolution, worker_batch, mirror_augment=mirror, seed=seed, deterministic=True,
-                                 num_shards=placement.num_workers, shard_index=placement.worker_index,
-                                 skip_images=skip)
-    return iter(ds)
+def open_reals(dataset, resolution: int, worker_batch: int, seed: int, placement, skip: int, **reader):
+    """An iterator of the replicas' shares of this worker's batches at `resolution` (uint8 as stored:
+    the trainer scales and mirrors them on the device), deterministic, from `skip` images on.
+
+    The worker's stream of batches is split per step into its replicas' strided shares (replica r:
+    rows r, r + R, ...) by `distribute_datasets_from_function`, which hands each replica its own
+    share (prefetched to its device): only a replica's uint8 rows travel to it."""
+    import tensorflow as tf
+
+    strategy = placement.strategy
+    local = strategy.num_replicas_in_sync // placement.num_workers
+
+    def make(context):
+        ds = dataset.make_tf_dataset(resolution, worker_batch, seed=seed, deterministic=True,
+                                     num_shards=placement.num_workers, shard_index=placement.worker_index,
+                                     skip_images=skip, uint8=True, **reader)
+        if local == 1:
+            return ds
+        def shares(*batch):
+            split = tuple(tf.stack([x[r::local] for r in range(local)]) for x in batch)
+            return tf.data.Dataset.from_tensor_slices(split if len(split) > 1 else split[0])
+
+        return ds.flat_map(shares)
+
+    return iter(strategy.distribute_datasets_from_function(make))
 
 
 def _split_batch(batch):
@@ -108,8 +127,7 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
 
     # Build G, D, Gs and the optimizers.
     with strategy.scope():
-        trainer = Trainer(config, seed=options.seed, mixed_precision=options.mixed_precision,
-                          num_workers=placement.num_workers)
+        trainer = Trainer(config, seed=options.seed, mixed_precision=options.mixed_precision)
         trainer.build_optimizers()
     if net.label_size:
         trainer.set_label_pool(np.asarray(dataset.labels()))   # The fakes' labels are drawn from these.
@@ -152,7 +170,6 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
     tick_stats, tick_start_nimg, tick_start_time = TickStats(), state.cur_nimg, time.time()
     start_time = time.time() - state.time_total
     last_snapshot_kimg = state.cur_nimg / 1000
-    nonfinite_run, nonfinite_tick = 0, 0
     real_grid_written = (run_dir / "reals.png").exists()
     summary: dict[str, Any] = {"ticks": 0, "snapshots": [], "exports": []}
 
@@ -181,8 +198,7 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                 worker_batch = phase.minibatch // placement.num_workers
                 reals_iter = open_reals(dataset, phase.resolution, worker_batch,
                                         _stream_seed(options.seed, phase.resolution, state.stream_start_nimg),
-                                        train_cfg.mirror_augment, placement,
-                                        (state.cur_nimg - state.stream_start_nimg) // placement.num_workers)
+                                        placement, (state.cur_nimg - state.stream_start_nimg) // placement.num_workers)
                 if chief and not real_grid_written:
                     reals, _ = _split_batch(next(iter(dataset.make_tf_dataset(
                         net.resolution, cols * rows, seed=options.seed, deterministic=True, shuffle_mb=0))))
@@ -192,28 +208,26 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
         reals, labels = _split_batch(next(reals_iter))
         labels = labels if net.label_size else None   # An unconditional run on a labelled dataset (--no-cond).
         beta = gs_beta(phase.minibatch, train_cfg.g_ema_kimg, state.cur_nimg, train_cfg.g_ema_rampup)
-        stats = train_step(reals, labels, tf.constant(phase.lod, tf.float32), tf.constant(beta, tf.float32),
-                           tf.constant(state.step, tf.int64), trainer.step_phases(state.step))
-        stats = {k: float(v) for k, v in stats.items()}
+        # The statistics stay on the device (no host synchronisation inside a tick).
+        tick_stats.add(train_step(reals, labels, tf.constant(phase.lod, tf.float32), tf.constant(beta, tf.float32),
+                                  tf.constant(state.step, tf.int64), trainer.step_phases(state.step)))
         state.step += 1
         state.cur_nimg += phase.minibatch
         reporter.progress(state.cur_nimg, tick_start_nimg, tick_start_nimg + phase.tick_kimg * 1000, total_nimg,
                           state.tick + 1)  # A bar toward the next tick, on a terminal.
-        skipped = stats["nonfinite/D"] > 0 or stats["nonfinite/G"] > 0
-        nonfinite_run = nonfinite_run + 1 if skipped else 0
-        nonfinite_tick += int(skipped)
-        if nonfinite_run >= options.max_nonfinite:
-            last = ckpt.list_checkpoints(run_dir)
-            raise TrainingDiverged(
-                f"Training diverged at kimg {state.cur_nimg / 1000:.1f}: {nonfinite_run} consecutive steps had "
-                f"non-finite gradients and were skipped. Last good checkpoint: "
-                f"{last[-1] if last else 'none'} (resume with --resume latest, e.g. with a lower learning rate or "
-                f"--mixed-precision off).")
-        tick_stats.add(stats)
 
         # End of tick: report, grid; network snapshot every snapshot_ticks ticks / snapshot_kimg.
         done = state.cur_nimg >= total_nimg
         if state.cur_nimg >= tick_start_nimg + phase.tick_kimg * 1000 or done:
+            means, skips = tick_stats.read()
+            if skips["longest_run"] >= options.max_nonfinite:
+                last = ckpt.list_checkpoints(run_dir)
+                raise TrainingDiverged(
+                    f"Training diverged at kimg {state.cur_nimg / 1000:g} (checked at the end of each tick): "
+                    f"{int(skips['longest_run'])} "
+                    f"consecutive steps had non-finite gradients and were skipped. Last good checkpoint: "
+                    f"{last[-1] if last else 'none'} (resume with --resume latest, e.g. with a lower learning rate "
+                    f"or --mixed-precision off).")
             state.tick += 1
             now = time.time()
             tick_time = now - tick_start_time
@@ -223,8 +237,8 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                       "minibatch": phase.minibatch, "lrate/G": phase.g_lrate, "lrate/D": phase.d_lrate,
                       "time_total": now - start_time, "sec_per_tick": tick_time,
                       "sec_per_kimg": tick_time / max(tick_nimg / 1000, 1e-9),
-                      "img_per_sec": tick_nimg / max(tick_time, 1e-9), "nonfinite_steps": nonfinite_tick,
-                      **tick_stats.means()}
+                      "img_per_sec": tick_nimg / max(tick_time, 1e-9), "nonfinite_steps": int(skips["skipped"]),
+                      **means}
             values["eta_sec"] = (total_nimg - state.cur_nimg) / max(values["img_per_sec"], 1e-9)
             reporter.tick(values, step=state.cur_nimg // 1000)
             state.time_total = now - start_time
@@ -242,7 +256,7 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
                 state.stream_start_nimg, reals_iter = state.cur_nimg, None
                 summary["snapshots"].append(_network_snapshot(trainer, run_dir, state, options, dataset, phase,
                                                               chief, reporter, save_keras, save_saved_model))
-            tick_stats, tick_start_nimg, tick_start_time, nonfinite_tick = TickStats(), state.cur_nimg, time.time(), 0
+            tick_stats, tick_start_nimg, tick_start_time = TickStats(skips["run"]), state.cur_nimg, time.time()
 
     summary.update(state=state.to_dict(), run_dir=str(run_dir))
     return summary
@@ -254,8 +268,9 @@ def _network_snapshot(trainer, run_dir, state, options, dataset, phase, chief, r
     kimg = state.cur_nimg // 1000
     if not chief:
         return {"kimg": kimg}
-    if not _all_finite(trainer.G.weights + trainer.D.weights + trainer.Gs.weights):
-        print(f"Not writing the snapshot at kimg {kimg}: the networks hold non-finite values.", flush=True)
+    if not _all_finite(sum(trainer.checkpoint_variables().values(), [])):
+        print(f"Not writing the snapshot at kimg {kimg}: the networks or the optimizers hold non-finite values.",
+              flush=True)
         return {"kimg": kimg, "skipped": True}
     path = ckpt.save_checkpoint(trainer, run_dir, state.to_dict(), keep=options.keep_checkpoints)
     exports = _write_exports(trainer, run_dir, kimg, options, save_keras, save_saved_model)

@@ -105,19 +105,43 @@ class TickProgress:
 
 
 class TickStats:
-    """Averages the per-step statistics over a tick."""
+    """Averages the per-step statistics over a tick, on the device: `add` only queues tensor ops (no
+    host synchronisation inside a tick); `read` fetches the means once, at the tick's end.
 
-    def __init__(self):
-        self.sums: dict[str, float] = defaultdict(float)
-        self.counts: dict[str, int] = defaultdict(int)
+    Also counts the skipped steps (`nonfinite/D` or `nonfinite/G` set) and the longest run of
+    consecutive skipped steps, carried over from tick to tick (`run`), for the divergence check.
+    """
+
+    def __init__(self, run=0.0):
+        import tensorflow as tf
+
+        self._tf = tf
+        self.sums: dict = {}
+        self.steps = 0
+        self.run = tf.constant(float(run))            # Consecutive skipped steps up to now.
+        self.longest_run = self.run
+        self.skipped = tf.constant(0.0)
 
     def add(self, stats: dict) -> None:
+        tf = self._tf
         for name, value in stats.items():
-            self.sums[name] += float(value)
-            self.counts[name] += 1
+            value = tf.cast(value, tf.float32)
+            self.sums[name] = self.sums[name] + value if name in self.sums else value
+        self.steps += 1
+        if "nonfinite/D" in stats:
+            skipped = tf.cast(tf.maximum(stats["nonfinite/D"], stats["nonfinite/G"]) > 0, tf.float32)
+            self.skipped = self.skipped + skipped
+            self.run = (self.run + 1.0) * skipped
+            self.longest_run = tf.maximum(self.longest_run, self.run)
 
-    def means(self) -> dict[str, float]:
-        return {name: self.sums[name] / self.counts[name] for name in self.sums}
+    def read(self) -> tuple[dict[str, float], dict[str, float]]:
+        """(means of the statistics, {"skipped", "longest_run", "run"}): one transfer from the device."""
+        tf = self._tf
+        names = sorted(self.sums)
+        values = tf.stack([self.sums[n] for n in names] + [self.skipped, self.longest_run, self.run]).numpy()
+        means = {n: float(v) / max(self.steps, 1) for n, v in zip(names, values)}
+        skipped, longest, run = (float(v) for v in values[len(names):])
+        return means, {"skipped": skipped, "longest_run": longest, "run": run}
 
 
 class Reporter:

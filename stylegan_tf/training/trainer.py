@@ -74,6 +74,17 @@ def _local(value):
     return strategy.experimental_local_results(value)[0] if hasattr(value, "values") else value
 
 
+def distribute_reals(strategy, *tensors):
+    """Global-batch tensors as per-replica values: replica r gets rows r, r + R, ... (what
+    `Trainer.iteration` takes; on one device the tensors themselves)."""
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return tensors if len(tensors) > 1 else tensors[0]
+    out = tuple(None if t is None else strategy.experimental_distribute_values_from_function(
+        lambda ctx, t=t: t[ctx.replica_id_in_sync_group::replicas]) for t in tensors)
+    return out if len(out) > 1 else out[0]
+
+
 class Iteration:
     """One replica's view of one iteration: what the family's loss computes its phases from.
 
@@ -224,19 +235,15 @@ class Trainer(keras.Model):
         config: the experiment `Config` (its network family names the networks and the loss).
         seed: int. Base seed of every random draw in training.
         mixed_precision: "off", "fp16" (loss scaling on each network) or "bf16".
-        num_workers: int. Workers of a multi-worker strategy (the reals batch each
-            worker passes to `iteration` is its share of the global batch).
         draws: the random source (`stylegan_tf.training.draws`); default `StatelessDraws(seed)`.
     """
 
-    def __init__(self, config: Config, seed: int = 0, mixed_precision: str = "off", num_workers: int = 1,
-                 draws=None, **kwargs):
+    def __init__(self, config: Config, seed: int = 0, mixed_precision: str = "off", draws=None, **kwargs):
         super().__init__(**kwargs)
         config.validate()
         self.experiment = config
         self.seed = int(seed)
         self.mixed_precision = mixed_precision
-        self.num_workers = int(num_workers)
         self.draws = draws if draws is not None else StatelessDraws(seed)
         family = families.get(config.network.family)
         self.loss = family.loss_class()(config)
@@ -323,8 +330,11 @@ class Trainer(keras.Model):
         """One iteration on this worker's batch (per replica): what the training loop calls.
 
         Args:
-            reals: this worker's reals [B_worker, H, W, C] float in [-1, 1]; H sets the resolution.
-            labels: [B_worker, label_size] one-hot, or None.
+            reals: this replica's share of the global batch [B / replicas, H, W, C] (replica r holds
+                rows r, r + R, ...: `distribute_reals`, or the loop's input pipeline): uint8 as
+                stored (scaled to [-1, 1] and, with `training.mirror_augment`, flipped here, on the
+                device) or float in [-1, 1] (used as given). H sets the resolution.
+            labels: this replica's [B / replicas, label_size] one-hot, or None.
             lod: scalar float32 level of detail (v1's fade of the reals; the networks read their
                 own `lod` variables, which the loop sets with `set_lod`).
             gs_beta: scalar float32 EMA decay of Gs for this minibatch.
@@ -333,16 +343,14 @@ class Trainer(keras.Model):
         Returns:
             dict of per-replica scalar statistics (the loop averages them over replicas).
         """
-        worker_batch = int(reals.shape[0])
-        reals = self._share_worker(reals, worker_batch)
-        labels = None if labels is None else self._share_worker(labels, worker_batch)
         if phases is None:
             raise UserError("Trainer.iteration needs phases=trainer.step_phases(step) (static Python values).")
-        it = Iteration(self, reals, labels, step, worker_batch * self.num_workers, lod)
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        it = Iteration(self, reals, labels, step, int(reals.shape[0]) * replicas, lod)
         return self._run(it, gs_beta, tuple(phases))
 
     def _run(self, it: Iteration, gs_beta, phases):
-        it.reals = self.loss.prepare_reals(it.reals, it.lod)
+        it.reals = self.loss.prepare_reals(self._reals_on_device(it), it.lod)
         nets = {"G": (self.G, self.g_opt), "D": (self.D, self.d_opt)}
         finite = {"G": tf.constant(True), "D": tf.constant(True)}
         stats = {}
@@ -368,15 +376,18 @@ class Trainer(keras.Model):
         stats.update(self._update_augment(it))
         return stats
 
-    def _share_worker(self, tensor, worker_batch):
-        """This replica's strided share of the worker's batch (replicas are numbered per worker)."""
-        ctx = tf.distribute.get_replica_context()
-        local = ctx.num_replicas_in_sync // self.num_workers
-        if local == 1:
-            return tensor
-        rid = ctx.replica_id_in_sync_group % local
-        shaped = tf.reshape(tensor, [worker_batch // local, local] + tensor.shape[1:].as_list())
-        return tf.gather(shaped, rid, axis=1)
+    def _reals_on_device(self, it: Iteration):
+        """uint8 reals scaled to [-1, 1] and, with `training.mirror_augment`, flipped left-right with
+        probability 1/2 (draw `reals/mirror` of the global batch, official `mirror_augment`); float
+        reals as given (a `fit()` dataset that did both)."""
+        reals = it.reals
+        if reals.dtype != tf.uint8:
+            return reals
+        reals = tf.cast(reals, tf.float32) / 127.5 - 1.0
+        if self.experiment.training.mirror_augment:
+            flip = it.uniform("reals/mirror", it.global_batch, []) < 0.5
+            reals = tf.where(flip[:, None, None, None], tf.reverse(reals, axis=[2]), reals)
+        return reals
 
     # Cross-replica state updates --------------------------------------------------------
     def _update_gs(self, beta):
@@ -432,8 +443,9 @@ class Trainer(keras.Model):
         return self._run(it, gs_beta, tuple(phases))
 
     def make_train_function(self, force=False):
-        """fit()'s step: reads `iteration_counter` in Python, runs the step traced for its phases
-        (one trace per phase tuple), then counts the iteration."""
+        """fit()'s step: the iteration index kept in Python (`iteration_counter` read once, at the first
+        step: no host synchronisation per step), the step traced per phase tuple, then the counter
+        variable incremented on the device."""
         if self.train_function is not None and not force:
             return self.train_function
         strategy = self.distribute_strategy
@@ -444,14 +456,19 @@ class Trainer(keras.Model):
             out = strategy.run(self.train_step, args=(data,), kwargs=dict(gs_beta=beta, step=step, phases=phases))
             return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
 
+        counter = []   # The iteration index in Python: read from the variable once, at the first step.
+
         def function(iterator):
             data = next(iterator)
             first = data[0] if isinstance(data, (tuple, list)) else data
             batch = int(strategy.experimental_local_results(first)[0].shape[0]) * strategy.num_replicas_in_sync
-            step = int(self.iteration_counter.numpy())
+            if not counter:
+                counter.append(int(self.iteration_counter.numpy()))   # (after BackupAndRestore restored it)
+            step = counter[0]
             beta = ema_beta(batch, training.g_ema_kimg, step * batch, training.g_ema_rampup)
             logs = step_fn(data, tf.constant(beta, tf.float32), tf.constant(step, tf.int64), self.step_phases(step))
             self.iteration_counter.assign_add(1)
+            counter[0] += 1
             return logs
 
         self.train_function = function
