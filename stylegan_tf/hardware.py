@@ -85,4 +85,4 @@ def warn_if_emulated(mixed_precision: str, cpuinfo_text: str | None = None,
     return message
 
 
-warn_if_bf16_is_emulated = warn_if_emulated  # The former name (`stylegan_tf.train.main` calls it).
+warn_if_bf16_is_emulated = warn_if_emulated  # The former name (tests/test_hardware.py still checks it).

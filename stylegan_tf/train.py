@@ -108,6 +108,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--metrics-num", type=int, default=1000, help="samples per metric during training")
     p.add_argument("--inception", help="Inception weights for fid/kid/pr metrics (see docs/metrics.md)")
     p.add_argument("--lpips", help="LPIPS .npz for ppl metrics (see docs/metrics.md)")
+    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                   help="compile each phase's network passes with XLA (default: on with GPUs, off on CPUs, "
+                   "where it measured slower; see docs/training-on-gpus.md)")
     p.add_argument("--keep-checkpoints", type=int, default=3, help="checkpoints kept (default 3)")
     p.add_argument("--savedmodel", action=argparse.BooleanOptionalAction, default=True,
                    help="also export a SavedModel at each network snapshot (default: on)")
@@ -160,7 +163,7 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
 
         metrics = tuple(parse_metric_names(args.metrics))
     options = RunOptions(data=args.data, subset=args.subset, cond=args.cond, strategy=args.strategy,
-                         mixed_precision=args.mixed_precision,
+                         mixed_precision=args.mixed_precision, xla=args.xla,
                          resume=args.resume, seed=args.seed, snapshot_kimg=args.snapshot_kimg, metrics=metrics,
                          metrics_num=args.metrics_num, keep_checkpoints=args.keep_checkpoints,
                          export_savedmodel=args.savedmodel, inception=args.inception, lpips=args.lpips,
@@ -312,11 +315,11 @@ def main(argv=None) -> int:
         dataset = open_training_data(args)
         config, options = config_from_args(args, dataset_resolution=dataset.resolution)
         dataset = training_dataset(dataset, options)
-        from stylegan_tf.hardware import warn_if_bf16_is_emulated
+        from stylegan_tf.hardware import warn_if_emulated
 
         import tensorflow as tf
 
-        warn_if_bf16_is_emulated(options.mixed_precision, has_gpu=bool(tf.config.list_physical_devices("GPU")))
+        warn_if_emulated(options.mixed_precision, has_gpu=bool(tf.config.list_physical_devices("GPU")))
         pretrained = None
         if args.resume_from:
             from stylegan_tf.official import load_pickle

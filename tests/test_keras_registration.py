@@ -100,7 +100,8 @@ def test_registration_under_jax_imports_no_tensorflow():
 
 
 def test_import_stylegan_tf_alone_imports_no_keras():
-    result = subprocess.run([sys.executable, "-c", "import sys, stylegan_tf, stylegan_tf.config, stylegan_tf.presets;"
+    result = subprocess.run([sys.executable, "-c", "import sys, stylegan_tf, stylegan_tf.config, stylegan_tf.presets, "
+                             "stylegan_tf.training.options; stylegan_tf.presets.get('paper256');"
                              "print(sorted({'keras', 'tensorflow'} & set(sys.modules)))"],
                             env=ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -41,6 +41,7 @@ from typing import Iterator
 import numpy as np
 
 from stylegan_tf.data import records
+from stylegan_tf.data.layout import check_stream_options
 from stylegan_tf.errors import UserError
 
 ADA_JSON = "dataset.json"
@@ -349,13 +350,8 @@ class AdaDataset:
 
         res = self._resolution if resolution is None else resolution
         self.level(res)
-        for option, value, low in (("batch_size", batch_size, 1), ("num_shards", num_shards, 1),
-                                   ("skip_images", skip_images, 0), ("shuffle_mb", shuffle_mb, 0)):
-            if not isinstance(value, (int, np.integer)) or value < low:
-                raise UserError(f"make_tf_dataset: {option} must be an integer >= {low}. Received: {option}={value!r}")
-        if not 0 <= shard_index < num_shards:
-            raise UserError(f"make_tf_dataset: shard_index must be in [0, {num_shards}). "
-                            f"Received: shard_index={shard_index}")
+        check_stream_options(batch_size=batch_size, num_shards=num_shards, shard_index=shard_index,
+                             skip_images=skip_images, shuffle_mb=shuffle_mb)
         indices = self.subset_indices(max_images, subset_seed)[shard_index::num_shards]
         if indices.size == 0:
             raise UserError(f"make_tf_dataset: shard {shard_index} of {num_shards} of {self.path} holds no images.")

@@ -34,7 +34,8 @@ from typing import Iterator
 import numpy as np
 
 from stylegan_tf.data import records
-from stylegan_tf.data.layout import DATASET_JSON, FORMAT_NAME, INCOMPLETE_MARKER, Level  # noqa: F401
+from stylegan_tf.data.layout import (DATASET_JSON, FORMAT_NAME, INCOMPLETE_MARKER, Level,  # noqa: F401
+                                     check_stream_options)
 from stylegan_tf.errors import UserError
 
 _READ_BUFFER_MB = 256     # Official `buffer_mb`: read-ahead per TFRecord file.
@@ -344,13 +345,8 @@ class ImageDataset:
 
         res = self.resolution if resolution is None else resolution
         level = self.level(res)
-        for option, value, low in (("batch_size", batch_size, 1), ("num_shards", num_shards, 1),
-                                   ("skip_images", skip_images, 0), ("shuffle_mb", shuffle_mb, 0)):
-            if not isinstance(value, (int, np.integer)) or value < low:
-                raise UserError(f"make_tf_dataset: {option} must be an integer >= {low}. Received: {option}={value!r}")
-        if not 0 <= shard_index < num_shards:
-            raise UserError(f"make_tf_dataset: shard_index must be in [0, {num_shards}). "
-                            f"Received: shard_index={shard_index}")
+        check_stream_options(batch_size=batch_size, num_shards=num_shards, shard_index=shard_index,
+                             skip_images=skip_images, shuffle_mb=shuffle_mb)
         if seed is None:
             seed = 0 if deterministic else int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         channels, height, width = level.shape

@@ -197,3 +197,14 @@ class Level:
     @property
     def num_records(self) -> int | None:
         return None if self.records is None else sum(self.records)
+
+
+def check_stream_options(*, batch_size, num_shards, shard_index, skip_images, shuffle_mb) -> None:
+    """The `make_tf_dataset` arguments every reader checks: a `UserError` naming the one that is off."""
+    for option, value, low in (("batch_size", batch_size, 1), ("num_shards", num_shards, 1),
+                               ("skip_images", skip_images, 0), ("shuffle_mb", shuffle_mb, 0)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise UserError(f"make_tf_dataset: {option} must be an integer >= {low}. Received: {option}={value!r}")
+    if not 0 <= shard_index < num_shards:
+        raise UserError(f"make_tf_dataset: shard_index must be in [0, {num_shards}). "
+                        f"Received: shard_index={shard_index}")

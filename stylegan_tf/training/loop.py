@@ -127,7 +127,8 @@ def run(config: Config, options: RunOptions, run_dir: Path, dataset, placement=N
 
     # Build G, D, Gs and the optimizers.
     with strategy.scope():
-        trainer = Trainer(config, seed=options.seed, mixed_precision=options.mixed_precision)
+        xla = options.xla if options.xla is not None else bool(tf.config.list_physical_devices("GPU"))
+        trainer = Trainer(config, seed=options.seed, mixed_precision=options.mixed_precision, xla=xla)
         trainer.build_optimizers()
     if net.label_size:
         trainer.set_label_pool(np.asarray(dataset.labels()))   # The fakes' labels are drawn from these.

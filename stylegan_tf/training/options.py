@@ -33,6 +33,7 @@ class RunOptions:
     grid_size:         tuple[int, int] = (8, 4)     # Columns, rows of the snapshot grids.
     max_nonfinite:     int             = 50         # Consecutive skipped (non-finite) steps that stop the run.
     export_savedmodel: bool            = True       # Also write a SavedModel at each network snapshot.
+    xla:               Optional[bool]  = None       # XLA-compiled network passes (None = on with GPUs, off on CPUs).
     extra:             dict[str, Any]  = field(default_factory=dict)  # Command line, overrides (recorded only).
 
     def validate(self) -> "RunOptions":

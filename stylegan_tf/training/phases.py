@@ -12,7 +12,7 @@ A family's loss is a `FamilyLoss` subclass named by its `families.Family.loss` e
 
     phases(step)                    the phase names of iteration `step`
     objective(phase, it)            (loss averaged over the global batch, {stat name: scalar})
-    synthesize(G, w, noise, it, update_emas)   G's synthesis in training
+    synthesize(G, w, noise, resolution, update_emas)   G's synthesis in training
     lazy_ratio("G" | "D")           Adam's minibatch ratio c (lazy regularisation: lr * c, beta ** c)
     build(trainer), state_variables()   state the family keeps (checkpointed, group "state")
     prepare_reals(reals, lod), run_D(it, phase, images, labels)   how D sees images
@@ -64,7 +64,7 @@ class FamilyLoss:
     def objective(self, phase: str, it) -> tuple[Any, dict]:
         raise NotImplementedError
 
-    def synthesize(self, G, w, noise, it, update_emas: bool):
+    def synthesize(self, G, w, noise, resolution: int, update_emas: bool):
         raise NotImplementedError
 
     def prepare_reals(self, reals, lod):

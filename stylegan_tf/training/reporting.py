@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Callable, TextIO
 

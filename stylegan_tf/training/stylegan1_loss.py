@@ -38,8 +38,8 @@ class StyleGAN1Loss(FamilyLoss):
     def prepare_reals(self, reals, lod):
         return fade_reals(reals, lod)
 
-    def synthesize(self, G, w, noise, it, update_emas):
-        return G.synthesis(w, resolution=it.resolution, noise=noise)
+    def synthesize(self, G, w, noise, resolution, update_emas):
+        return G.synthesis(w, resolution=resolution, noise=noise)
 
     def objective(self, phase, it):
         cfg = self.config.loss

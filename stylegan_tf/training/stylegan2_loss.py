@@ -96,13 +96,13 @@ class StyleGAN2Loss(FamilyLoss):
         return tuple(out)
 
     # Pieces ------------------------------------------------------------------------------
-    def synthesize(self, G, w, noise, it, update_emas):
+    def synthesize(self, G, w, noise, resolution, update_emas):
         return G.synthesis(w, noise=noise, training=True)
 
     def path_lengths(self, it):
         """This replica's path lengths [n] of the path-length phase, n = its share of the global
         minibatch // pl_batch_shrink; updates w_avg if "Greg" is an EMA phase."""
-        G, net = it.trainer.G, self.config.network
+        net = self.config.network
         batch = it.global_batch // self.config.loss.pl_batch_shrink
         if batch < 1 or batch % it.replicas:
             raise UserError(f"The path-length batch (minibatch {it.global_batch} // loss.pl_batch_shrink "
@@ -111,7 +111,7 @@ class StyleGAN2Loss(FamilyLoss):
         w, w_mean = it.fake_w("Greg", batch, it.fake_labels("Greg", batch))
         noise = it.noise("Greg", batch)
         y = it.normal("Greg/pl_y", batch, [it.resolution, it.resolution, net.num_channels])
-        lengths, _ = losses.pl_lengths(lambda w_: self.synthesize(G, w_, noise, it, False), w, y,
+        lengths, _ = losses.pl_lengths(lambda w_: it.synthesize(w_, noise, False), w, y,
                                        it.trainer.g_opt.dynamic_scale)
         if "Greg" in self.ema_phases:
             it.update_w_avg(w_mean)

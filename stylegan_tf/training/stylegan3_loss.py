@@ -72,7 +72,7 @@ class StyleGAN3Loss(StyleGAN2Loss):
 
     ema_phases = frozenset({"Dmain"})
 
-    def synthesize(self, G, w, noise, it, update_emas):
+    def synthesize(self, G, w, noise, resolution, update_emas):
         return G.synthesis(w, update_emas=update_emas)
 
     def run_D(self, it, phase, images, labels):

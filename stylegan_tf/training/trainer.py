@@ -156,6 +156,14 @@ class Iteration:
         shapes = self.trainer.G.synthesis_network.noise_shapes(self.resolution)
         return [self.normal(f"{phase}/noise{i}", batch, [h, w, 1]) for i, (h, w) in enumerate(shapes)]
 
+    def synthesize(self, w, noise, update_emas: bool = False):
+        """G's training synthesis of w (the family's `synthesize`), XLA-compiled with the trainer's `xla`
+        (not a pass that updates EMAs: their cross-replica assignments stay outside XLA)."""
+        trainer = self.trainer
+        if trainer.xla and not update_emas:
+            return trainer.xla_call("synthesis", self.resolution)(w, noise)
+        return trainer.loss.synthesize(trainer.G, w, noise, self.resolution, update_emas)
+
     def fakes(self, phase: str, batch: int | None = None, labels=None):
         """(images, labels) of `batch` (default: the global minibatch) fakes of a phase, with the given
         labels (this replica's) or labels drawn from the dataset's; G's tracked statistics move if the
@@ -164,7 +172,7 @@ class Iteration:
         labels = self.fake_labels(phase, batch) if labels is None else labels
         w, w_mean = self.fake_w(phase, batch, labels)
         update = phase in self.trainer.loss.ema_phases
-        images = self.trainer.loss.synthesize(self.trainer.G, w, self.noise(phase, batch), self, update)
+        images = self.synthesize(w, self.noise(phase, batch), update)
         if update:
             self.update_w_avg(w_mean)
         return images, labels
@@ -185,8 +193,9 @@ class Iteration:
         return trainer.augment_pipe.apply(images, share_params(params, lambda v: self.share(v, batch)))
 
     def scores(self, images, labels):
-        """D(images) as float32 [N]."""
-        return tf.cast(tf.reshape(self.trainer.D(images, labels), [-1]), tf.float32)
+        """D(images) as float32 [N] (XLA-compiled with the trainer's `xla`)."""
+        D = self.trainer.xla_call("D") if self.trainer.xla else self.trainer.D
+        return tf.cast(tf.reshape(D(images, labels), [-1]), tf.float32)
 
     def D(self, phase: str):
         """D as a phase's loss sees it: `D(images, labels)` -> scores, through the family's `run_D`."""
@@ -236,15 +245,24 @@ class Trainer(keras.Model):
         seed: int. Base seed of every random draw in training.
         mixed_precision: "off", "fp16" (loss scaling on each network) or "bf16".
         draws: the random source (`stylegan_tf.training.draws`); default `StatelessDraws(seed)`.
+        xla: compile the networks' forward and backward passes of every phase (D's calls, G's
+            synthesis and their gradients, also the second-order ones of R1 and path length) with
+            XLA (`jit_compile`), per replica. The draws, the optimizer steps, the EMAs and the
+            cross-replica merges stay outside, so a step draws the same with and without XLA and a
+            run resumes exactly across the switch. StyleGAN3's D pass over fakes (which updates the
+            magnitude EMAs) runs uncompiled.
     """
 
-    def __init__(self, config: Config, seed: int = 0, mixed_precision: str = "off", draws=None, **kwargs):
+    def __init__(self, config: Config, seed: int = 0, mixed_precision: str = "off", draws=None, xla: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         config.validate()
         self.experiment = config
         self.seed = int(seed)
         self.mixed_precision = mixed_precision
         self.draws = draws if draws is not None else StatelessDraws(seed)
+        self.xla = bool(xla)
+        self._compiled = {}
         family = families.get(config.network.family)
         self.loss = family.loss_class()(config)
         policy = MIXED_PRECISION[mixed_precision]
@@ -318,6 +336,18 @@ class Trainer(keras.Model):
     def snapshot_images(self, z, labels, resolution):
         """Gs images of the snapshot grids (no truncation, fixed noise) at the training resolution."""
         return self.Gs(z, labels, truncation_psi=1.0, noise_mode="const", **self.loss.snapshot_kwargs(resolution))
+
+    def xla_call(self, network: str, resolution: int | None = None):
+        """The XLA-compiled call of "D" (images, labels) or of G's training "synthesis" (w, noise) at
+        `resolution`; one `tf.function(jit_compile=True)` each, traced per input signature."""
+        key = (network, resolution)
+        if key not in self._compiled:
+            if network == "D":
+                fn = lambda images, labels: self.D(images, labels)   # noqa: E731
+            else:
+                fn = lambda w, noise: self.loss.synthesize(self.G, w, noise, resolution, False)   # noqa: E731
+            self._compiled[key] = tf.function(fn, jit_compile=True, autograph=False)
+        return self._compiled[key]
 
     def context(self, reals=None, labels=None, step=0, global_batch: int | None = None, lod=0.0) -> Iteration:
         """An `Iteration` on given reals (this replica's), e.g. to evaluate one phase's objective."""
