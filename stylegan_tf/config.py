@@ -296,11 +296,14 @@ class TrainingConfig:
     minibatch_repeats: int   = 4      # Steps between schedule (lod, learning rate) updates, as the official loop.
     snapshot_ticks:    int   = 10     # Network snapshot (checkpoint, export, metrics) every N ticks.
     freeze_d:          int   = 0      # FreezeD (Mo et al. 2020; official --freezed): D's top N layers not trained.
+    batch_gpu:         int | None = None  # Official batch_gpu: samples per replica and accumulation round; None = all.
 
     def validate(self) -> "TrainingConfig":
         require(self.g_ema_kimg >= 0, "training.g_ema_kimg", self.g_ema_kimg, "must not be negative")
         require(self.g_ema_rampup is None or self.g_ema_rampup > 0, "training.g_ema_rampup", self.g_ema_rampup,
                "must be positive or None")
+        require(self.batch_gpu is None or (isinstance(self.batch_gpu, int) and self.batch_gpu >= 1),
+                "training.batch_gpu", self.batch_gpu, "must be a positive integer or None")
         require(isinstance(self.freeze_d, int) and self.freeze_d >= 0, "training.freeze_d", self.freeze_d,
                 "must be a non-negative integer")
         for name in ("d_repeats", "minibatch_repeats", "snapshot_ticks"):

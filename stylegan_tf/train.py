@@ -90,6 +90,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="mapping network depth (official --map-depth: 8 StyleGAN2, 2 StyleGAN3 and ADA auto)")
     t.add_argument("--mbstd-group", type=int, metavar="N", help="minibatch-stddev group size of D (official 4; "
                    "1 turns the layer off here)")
+    t.add_argument("--batch-gpu", type=int, metavar="N", help="samples per replica at once: each phase accumulates "
+                   "the gradients of batch / (replicas x N) rounds (official batch_gpu; minibatch stddev groups and "
+                   "the path-length batch are per round; default: the whole per-replica batch)")
     t.add_argument("--cond", action=argparse.BooleanOptionalAction, default=None,
                    help="train conditionally on the dataset's labels (--no-cond: ignore them; default: conditional "
                    "when the dataset has labels, the official default is off)")
@@ -153,6 +156,10 @@ def config_from_args(args: argparse.Namespace, dataset_resolution: int | None = 
         overrides["schedule__progressive"] = False
     overrides.update(_augment_overrides(args, config.augment.mode))
     overrides.update(official_overrides(args, config))
+    if getattr(args, "batch_gpu", None) is not None:
+        if args.batch_gpu < 1:
+            raise UserError(f"--batch-gpu must be at least 1. Received: --batch-gpu {args.batch_gpu}")
+        overrides["training__batch_gpu"] = args.batch_gpu
     config = config.replace(**overrides)
     if config.schedule.lod_initial_resolution > config.network.resolution:
         config = config.replace(schedule__lod_initial_resolution=config.network.resolution)

@@ -104,10 +104,11 @@ class StyleGAN2Loss(FamilyLoss):
         minibatch // pl_batch_shrink; updates w_avg if "Greg" is an EMA phase."""
         net = self.config.network
         batch = it.global_batch // self.config.loss.pl_batch_shrink
-        if batch < 1 or batch % it.replicas:
+        if batch < 1 or batch % (it.replicas * it.rounds):
             raise UserError(f"The path-length batch (minibatch {it.global_batch} // loss.pl_batch_shrink "
                             f"{self.config.loss.pl_batch_shrink} = {batch}) must be a positive multiple of the "
-                            f"{it.replicas} replicas; change --batch.")
+                            f"{it.replicas} replicas x {it.rounds} accumulation rounds; change --batch or "
+                            f"--batch-gpu.")
         w, w_mean = it.fake_w("Greg", batch, it.fake_labels("Greg", batch))
         noise = it.noise("Greg", batch)
         y = it.normal("Greg/pl_y", batch, [it.resolution, it.resolution, net.num_channels])
@@ -125,7 +126,7 @@ class StyleGAN2Loss(FamilyLoss):
         it.assign([self.pl_mean, self.last_pl_penalty],
                   [new_mean, it.mean(tf.square(tf.stop_gradient(lengths - new_mean)))])
         gain = loss.pl_weight * (loss.pl_interval if loss.pl_interval > 1 else 1)
-        return it.average(penalty * gain, int(lengths.shape[0]) * it.replicas)
+        return it.average(penalty * gain, it.global_batch // loss.pl_batch_shrink)
 
     def r1_objective(self, it):
         """Dreg: gamma / 2 * ||dD(x)/dx||^2 * r1_interval averaged over the global batch (D behind the

@@ -35,6 +35,8 @@ only skips non-finite steps (the loop counts them).
 
 from __future__ import annotations
 
+import copy
+
 import keras
 import tensorflow as tf
 
@@ -94,6 +96,7 @@ class Iteration:
     def __init__(self, trainer, reals, labels, step, global_batch: int, lod=0.0):
         self.trainer, self.reals, self.labels, self.step = trainer, reals, labels, step
         self.global_batch, self.lod = int(global_batch), lod
+        self.round, self.rounds = 0, 1   # Gradient accumulation (`training.batch_gpu`): this round of how many.
         self.real_scores: list = []       # sign(D(reals)) inputs of ADA's heuristic, per D phase on reals
         self._d_calls: dict[str, int] = {}
 
@@ -110,15 +113,29 @@ class Iteration:
     def resolution(self) -> int:
         return int(self.reals.shape[1]) if self.reals is not None else self.config.network.resolution
 
+    def in_round(self, index: int, rounds: int) -> "Iteration":
+        """This iteration's accumulation round `index` of `rounds`: the reals, labels and every draw
+        of the phase are the round's consecutive part of this replica's share (official `batch_gpu`)."""
+        view = copy.copy(self)
+        view.round, view.rounds = index, rounds
+        size = int(self.reals.shape[0]) // rounds
+        view.reals = self.reals[index * size:(index + 1) * size]
+        view.labels = None if self.labels is None else self.labels[index * size:(index + 1) * size]
+        return view
+
     # Draws of the global batch, this replica's share ---------------------------------------
-    def share(self, tensor, batch: int):
-        """This replica's strided share of a global-batch tensor: rows r, r + R, r + 2R, ..."""
+    def share(self, tensor, batch: int, rounds: bool = True):
+        """This replica's strided share of a global-batch tensor (rows r, r + R, r + 2R, ...) and, with
+        gradient accumulation, the current round's part of it."""
         replicas = self.replicas
-        if replicas == 1:
-            return tensor
-        rid = tf.distribute.get_replica_context().replica_id_in_sync_group
-        shaped = tf.reshape(tensor, [batch // replicas, replicas] + tensor.shape[1:].as_list())
-        return tf.gather(shaped, rid, axis=1)
+        if replicas > 1:
+            rid = tf.distribute.get_replica_context().replica_id_in_sync_group
+            shaped = tf.reshape(tensor, [batch // replicas, replicas] + tensor.shape[1:].as_list())
+            tensor = tf.gather(shaped, rid, axis=1)
+        if rounds and self.rounds > 1:
+            size = batch // replicas // self.rounds
+            tensor = tensor[self.round * size:(self.round + 1) * size]
+        return tensor
 
     def normal(self, name: str, batch: int, shape):
         return self.share(self.trainer.draws.normal(self.step, name, [batch] + list(shape)), batch)
@@ -145,7 +162,8 @@ class Iteration:
         w_mean = tf.reduce_mean(w[:, 0], axis=0)
         if net.style_mixing_prob > 0:
             layers = G.active_layers(self.resolution)
-            crossover = self.trainer.draws.crossover(self.step, f"{phase}/crossover", net.style_mixing_prob, layers)
+            name = f"{phase}/crossover" + (f"/round{self.round}" if self.rounds > 1 else "")   # official: per round
+            crossover = self.trainer.draws.crossover(self.step, name, net.style_mixing_prob, layers)
             w = G.mix_at(w, G.mapping(self.normal(f"{phase}/mix_z", batch, [net.latent_size]), labels), crossover)
         return w, w_mean
 
@@ -190,7 +208,7 @@ class Iteration:
         _, height, width, channels = (int(d) for d in images.shape)
         params = trainer.draws.augment(self.step, f"{phase}/aug{k}", trainer.augment_pipe, batch,
                                        trainer.augment_state.current_p(), height, width, channels)
-        return trainer.augment_pipe.apply(images, share_params(params, lambda v: self.share(v, batch)))
+        return trainer.augment_pipe.apply(images, share_params(params, lambda v: self.share(v, batch, rounds=False)))
 
     def scores(self, images, labels):
         """D(images) as float32 [N] (XLA-compiled with the trainer's `xla`)."""
@@ -212,8 +230,10 @@ class Iteration:
         return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, tf.stop_gradient(tf.reduce_mean(value)))
 
     def average(self, per_sample, batch: int | None = None):
-        """A per-sample loss averaged over the global batch (summed over replicas: the global mean)."""
-        return tf.nn.compute_average_loss(per_sample, global_batch_size=batch or self.global_batch)
+        """A per-sample loss averaged over its round of the global batch (default: the minibatch;
+        summed over replicas: the round's global mean; summed over the rounds, as the official
+        gradient accumulation does, rounds x the mean)."""
+        return tf.nn.compute_average_loss(per_sample, global_batch_size=(batch or self.global_batch) // self.rounds)
 
     def assign(self, variables, values):
         """Sets state variables in cross-replica context to values equal on every replica; a
@@ -387,12 +407,8 @@ class Trainer(keras.Model):
         for phase in phases:
             net = phase_network(phase)
             model, opt = nets[net]
-            variables = model.trainable_variables
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch([v.value for v in variables])
-                loss, phase_stats = self.loss.objective(phase, it)
-                scaled = opt.scale_loss(loss)
-            finite[net] = tf.logical_and(finite[net], _apply(opt, tape.gradient(scaled, variables), variables))
+            grads, phase_stats = self.phase_gradients(phase, it, model, opt)
+            finite[net] = tf.logical_and(finite[net], _apply(opt, grads, model.trainable_variables))
             stats.update(phase_stats)
             if phase == self.loss.gs_after:
                 self._update_gs(gs_beta)
@@ -405,6 +421,36 @@ class Trainer(keras.Model):
                       "loss_scale/D": tf.identity(self.d_opt.dynamic_scale)})
         stats.update(self._update_augment(it))
         return stats
+
+    def accumulation_rounds(self, it: Iteration) -> int:
+        """Rounds of gradient accumulation: this replica's share of the minibatch // `training.batch_gpu`."""
+        batch_gpu = self.experiment.training.batch_gpu
+        per_replica = it.global_batch // it.replicas
+        if batch_gpu is None or batch_gpu >= per_replica:
+            return 1
+        if per_replica % batch_gpu:
+            raise UserError(f"--batch-gpu {batch_gpu} must divide the per-replica batch {per_replica} (minibatch "
+                            f"{it.global_batch} over {it.replicas} replicas).")
+        return per_replica // batch_gpu
+
+    def phase_gradients(self, phase: str, it: Iteration, model, opt):
+        """(scaled gradients of the phase's objective for `model`'s trainable variables, summed over the
+        accumulation rounds; the statistics, averaged over the rounds)."""
+        variables = model.trainable_variables
+        rounds = self.accumulation_rounds(it)
+        total, stats = None, {}
+        for index in range(rounds):
+            view = it.in_round(index, rounds) if rounds > 1 else it
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch([v.value for v in variables])
+                loss, round_stats = self.loss.objective(phase, view)
+                scaled = opt.scale_loss(loss)
+            grads = tape.gradient(scaled, variables)
+            total = grads if total is None else [a if b is None else b if a is None else a + b
+                                                 for a, b in zip(total, grads)]
+            for k, v in round_stats.items():
+                stats[k] = stats[k] + v / rounds if k in stats else v / rounds
+        return total, stats
 
     def _reals_on_device(self, it: Iteration):
         """uint8 reals scaled to [-1, 1] and, with `training.mirror_augment`, flipped left-right with
