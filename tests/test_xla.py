@@ -40,7 +40,11 @@ def test_an_xla_iteration_agrees_with_the_plain_one(pair):
     for a, b in zip(_state(trainers[False]), _state(trainers[True])):
         x, y = np.asarray(a.numpy(), np.float64), np.asarray(b.numpy(), np.float64)
         np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-5, err_msg=a.path)
-    assert trainers[True].xla and trainers[True]._compiled    # the XLA trainer did compile its passes
+    # The XLA trainer compiled D and G's synthesis: the latter for the main phases' batch (8) and the
+    # path-length batch (4).
+    compiled = trainers[True]._compiled
+    assert set(compiled) == {("D", None), ("synthesis", 16)}
+    assert compiled[("synthesis", 16)].experimental_get_tracing_count() == 2
 
 
 def test_an_xla_iteration_is_a_function_of_the_checkpointed_state(pair):

@@ -41,6 +41,9 @@ class FamilyLoss:
     gs_after: str | None = None   # The phase after which the Gs EMA runs; None = after the last.
     # The phases whose G forward updates G's tracked statistics (w_avg, StyleGAN3's magnitude EMAs).
     ema_phases: frozenset = frozenset()
+    # Whether G's synthesis itself updates EMAs in those phases (StyleGAN3's magnitude EMAs: such a
+    # pass is not XLA-compiled, its cross-replica assignments stay outside XLA).
+    synthesis_updates_emas: bool = False
 
     def __init__(self, config):
         self.config = config

@@ -71,6 +71,7 @@ class StyleGAN3Loss(StyleGAN2Loss):
     """StyleGAN2's phases; EMAs in Dmain only; config R's blur of D's inputs."""
 
     ema_phases = frozenset({"Dmain"})
+    synthesis_updates_emas = True
 
     def synthesize(self, G, w, noise, resolution, update_emas):
         return G.synthesis(w, update_emas=update_emas)

@@ -176,9 +176,9 @@ class Iteration:
 
     def synthesize(self, w, noise, update_emas: bool = False):
         """G's training synthesis of w (the family's `synthesize`), XLA-compiled with the trainer's `xla`
-        (not a pass that updates EMAs: their cross-replica assignments stay outside XLA)."""
+        (not a pass whose synthesis updates EMAs itself: their cross-replica assignments stay outside XLA)."""
         trainer = self.trainer
-        if trainer.xla and not update_emas:
+        if trainer.xla and not (update_emas and trainer.loss.synthesis_updates_emas):
             return trainer.xla_call("synthesis", self.resolution)(w, noise)
         return trainer.loss.synthesize(trainer.G, w, noise, self.resolution, update_emas)
 
