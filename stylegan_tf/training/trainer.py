@@ -17,9 +17,14 @@ step on several replicas is the step on one device at the same global batch (min
 groups inside each replica, as the official multi-GPU code), and an iteration can be replayed
 from given draws (`GivenDraws`).
 
-Labels: reals come with the dataset's labels; the fakes' labels are drawn from the dataset's
-labels (`set_label_pool`) independently per phase, as official v1 (`get_random_labels_tf`) and
-ADA (`gen_c`).
+Reals: each replica gets its own share (uint8 from the loop's input pipeline: scaled to [-1, 1]
+and mirrored on the device). Labels: the reals come with the dataset's labels; the fakes' labels
+are drawn from the dataset's labels (`set_label_pool`) per phase, as official ADA (`gen_c`) and
+v1's G step (`get_random_labels_tf`; v1's D step generates with the reals' labels, as official).
+
+Execution: with `training.batch_gpu` each phase accumulates the gradients of several rounds
+(`phase_gradients`, official `batch_gpu`); with `xla` the networks' passes are XLA-compiled
+(`xla_call`), the draws, optimizer steps and merges staying outside.
 
 State kept on replicas changes only in cross-replica context (`merge_call`): `w_avg`
 (`lerp(mean w, w_avg, w_avg_beta)` over the global batch), Gs (`lerp(G, Gs, beta)` for
